@@ -1,0 +1,1 @@
+//! The Connect protocol over hyper (work in progress: see issue 3).

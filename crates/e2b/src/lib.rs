@@ -1,0 +1,1 @@
+//! Async Rust SDK for E2B sandboxes (work in progress: see issue 5).

@@ -1,0 +1,1 @@
+//! envd, the in-sandbox daemon (work in progress: see issue 4).
