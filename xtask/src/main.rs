@@ -5,9 +5,13 @@
 //!   is written; any drift is printed as a diff and the command fails.
 //! * `msrv`: fails when a dependency in `Cargo.lock` declares a `rust-version`
 //!   newer than the workspace's.
+//! * `bench <connect|envd|sdk|runtime|local>`: runs that benchmark (release build);
+//!   each prints medians, p99 and ratios against a baseline measured in the
+//!   same run. Benchmarks are never tests: the machines are shared and noisy.
 //! * `test [cargo test args]`: the project's whole test suite (README's test
 //!   command): every crate's unit, integration and doc tests.
 
+mod bench;
 mod codegen;
 mod msrv;
 mod test;
@@ -21,8 +25,9 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(args[1..].iter().any(|a| a == "--check")),
         Some("msrv") => msrv::run(),
         Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <codegen [--check] | msrv | test [args]>");
+            eprintln!("usage: cargo xtask <codegen [--check] | msrv | test [args] | bench <name>>");
             return ExitCode::from(2);
         }
     };
