@@ -111,7 +111,7 @@ impl Hierarchy {
             }
             Self::V1 { .. } => {
                 for dir in self.dirs(parent) {
-                    ensure_dir(&dir)?;
+                    fs::create_dir_all(&dir)?;
                 }
                 Ok(())
             }

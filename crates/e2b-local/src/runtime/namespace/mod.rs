@@ -12,8 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::net::UnixDatagram;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -458,7 +457,7 @@ impl NamespaceBackend {
             .enter_sandbox_netns(rt, lease)
             .stage(CreateStage::Network)?;
 
-        let (parent_sock, child_sock) = UnixDatagram::pair().stage(CreateStage::Spawn)?;
+        let (parent_sock, child_sock) = seqpacket_pair().stage(CreateStage::Spawn)?;
         let log = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -566,7 +565,7 @@ fn finish_child(
         cgroup: &SandboxCgroup,
         layers: &[PathBuf],
         dir: &Path,
-        sock: &UnixDatagram,
+        sock: &OwnedFd,
     ) -> Result<()> {
         let base = UID_BASE + slot * 65536;
         for file in ["uid_map", "gid_map"] {
@@ -587,8 +586,6 @@ fn finish_child(
         send_fds(sock, &fds).stage(CreateStage::Layers)?;
         drop(fds);
         // Wait for the verdict: EOF (close-on-exec) = envd runs; 8 bytes = a failed step.
-        sock.set_read_timeout(Some(Duration::from_secs(30)))
-            .stage(CreateStage::Spawn)?;
         let mut msg = [0u8; 8];
         let n = recv_or_eof(sock, &mut msg).stage(CreateStage::Spawn)?;
         if n == 8 {
@@ -856,7 +853,27 @@ impl NamespaceBackend {
 
 type ExitRx = watch::Receiver<Option<(Option<i32>, Option<i32>)>>;
 
-fn send_fds(sock: &UnixDatagram, fds: &[OwnedFd]) -> io::Result<()> {
+/// A connected pair of close-on-exec `SOCK_SEQPACKET` sockets (message boundaries, and EOF
+/// once the peer is closed, which is how the child's successful execve is seen).
+fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: socketpair writes two fds into the array.
+    let ret = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fresh fds from the kernel, owned from here on.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn send_fds(sock: &OwnedFd, fds: &[OwnedFd]) -> io::Result<()> {
     let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
     let byte = [1u8];
     let mut iov = libc::iovec {
@@ -887,10 +904,8 @@ fn send_fds(sock: &UnixDatagram, fds: &[OwnedFd]) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads one datagram; 0 means the peer closed (envd was executed).
-fn recv_or_eof(sock: &UnixDatagram, buf: &mut [u8]) -> io::Result<usize> {
-    // A datagram pair reports the peer's close as a zero-length read only for stream
-    // sockets, so poll for either data or hang-up.
+/// Reads one message; 0 means the peer closed (envd was executed).
+fn recv_or_eof(sock: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
     let mut pfd = libc::pollfd {
         fd: sock.as_raw_fd(),
         events: libc::POLLIN,
@@ -911,10 +926,12 @@ fn recv_or_eof(sock: &UnixDatagram, buf: &mut [u8]) -> io::Result<usize> {
         }
         break;
     }
-    if pfd.revents & libc::POLLIN != 0 {
-        return sock.recv(buf);
+    // SAFETY: read into our buffer.
+    let n = unsafe { libc::read(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
     }
-    Ok(0)
+    Ok(n as usize)
 }
 
 fn spawn_exit_watcher(pidfd: Arc<OwnedFd>) -> io::Result<ExitRx> {
