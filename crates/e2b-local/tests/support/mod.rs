@@ -288,3 +288,97 @@ pub async fn envd_answers(addr: SocketAddr, wait: Duration) -> bool {
     .await
     .unwrap_or(false)
 }
+
+/// What exists on the host before a test, to compare with afterwards.
+pub struct Baseline {
+    netns: std::collections::BTreeSet<String>,
+    fds: usize,
+}
+
+fn netns_in_use() -> std::collections::BTreeSet<String> {
+    let mut set = std::collections::BTreeSet::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(link) = std::fs::read_link(e.path().join("ns/net")) {
+            set.insert(link.to_string_lossy().into_owned());
+        }
+    }
+    set
+}
+
+fn own_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+pub fn baseline() -> Baseline {
+    Baseline {
+        netns: netns_in_use(),
+        fds: own_fds(),
+    }
+}
+
+/// Asserts that nothing of the runtime `t` remains: mounts, loop devices, cgroups, network
+/// namespaces, veths, nftables elements and chains, processes, fds, sandbox directories.
+pub async fn assert_no_leftovers(t: &TestRuntime, before: &Baseline) {
+    let root = t.root.display().to_string();
+    // Loop devices detach asynchronously once the last mount reference is gone.
+    let mut loops = Vec::new();
+    for _ in 0..100 {
+        loops = std::fs::read_dir("/sys/block")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("loop/backing_file")).ok())
+            .filter(|b| b.starts_with(&root))
+            .collect();
+        if loops.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(loops.is_empty(), "loop devices left: {loops:?}");
+    let mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&root))
+        .map(str::to_string)
+        .collect();
+    assert!(mounts.is_empty(), "mounts left: {mounts:#?}");
+    let res = t.runtime.host_resources();
+    assert!(res.cgroups.is_empty(), "cgroups left: {:?}", res.cgroups);
+    assert!(!res.nft_listing.contains("elements ="), "nft elements left: {}", res.nft_listing);
+    assert!(!res.nft_listing.contains("chain sb_"), "nft chains left: {}", res.nft_listing);
+    let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
+    let links = String::from_utf8_lossy(&links.stdout).to_string();
+    assert!(
+        !links.contains(&format!(": {}", res.interface_prefix)),
+        "veths left: {links}"
+    );
+    // Network namespaces: none beyond those that existed before.
+    let mut extra = Vec::new();
+    for _ in 0..100 {
+        extra = netns_in_use().difference(&before.netns).cloned().collect();
+        if extra.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(extra.is_empty(), "network namespaces in use by new processes: {extra:?}");
+    // Processes: none in the sandbox uid ranges.
+    let mut strays = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(status) = std::fs::read_to_string(e.path().join("status"))
+            && let Some(uid) = status.lines().find_map(|l| l.strip_prefix("Uid:"))
+            && uid.split_whitespace().any(|u| u.parse::<u64>().unwrap_or(0) >= 0x1000_0000)
+        {
+            strays.push(e.file_name().to_string_lossy().into_owned());
+        }
+    }
+    assert!(strays.is_empty(), "sandbox processes left: {strays:?}");
+    let dirs: Vec<_> = std::fs::read_dir(t.root.join("sandboxes"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(dirs.is_empty(), "sandbox directories left: {dirs:?}");
+    let fds = own_fds();
+    assert!(fds <= before.fds + 8, "fds grew from {} to {fds}", before.fds);
+}

@@ -307,9 +307,12 @@ pub(crate) unsafe fn run(plan: &ChildPlan) -> ! {
             fail(sock, 1);
         }
 
-        step!(2, libc::setresgid(0, 0, 0));
-        step!(2, libc::setgroups(0, std::ptr::null()));
-        step!(2, libc::setresuid(0, 0, 0));
+        // Raw syscalls, not the libc wrappers: glibc's set*id broadcast the change to all
+        // threads it believes exist, and this forked copy of a multi-threaded process has
+        // only one (the others' bookkeeping is stale and would deadlock it).
+        step!(2, libc::syscall(libc::SYS_setresgid, 0, 0, 0));
+        step!(2, libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()));
+        step!(2, libc::syscall(libc::SYS_setresuid, 0, 0, 0));
         // The parent moved us into the sandbox's cgroups before sending the layers, so the
         // new cgroup namespace is rooted at them.
         step!(3, libc::unshare(libc::CLONE_NEWCGROUP));
