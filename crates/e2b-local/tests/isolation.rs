@@ -39,10 +39,7 @@ async fn attacker_inside_sees_and_reaches_nothing_outside() {
     let port = listener.local_addr().unwrap().port();
     let marker = format!("e2b-marker-{}", std::process::id());
     for dir in ["/root", "/tmp"] {
-        std::fs::File::create(format!("{dir}/{marker}"))
-            .unwrap()
-            .write_all(b"secret")
-            .unwrap();
+        std::fs::File::create(format!("{dir}/{marker}")).unwrap().write_all(b"secret").unwrap();
     }
     let host_ip = std::process::Command::new("ip")
         .args(["-4", "-o", "route", "get", "1.1.1.1"])
@@ -50,10 +47,7 @@ async fn attacker_inside_sees_and_reaches_nothing_outside() {
         .ok()
         .and_then(|o| {
             let s = String::from_utf8_lossy(&o.stdout).to_string();
-            s.split_whitespace()
-                .skip_while(|w| *w != "src")
-                .nth(1)
-                .map(str::to_string)
+            s.split_whitespace().skip_while(|w| *w != "src").nth(1).map(str::to_string)
         })
         .unwrap_or_else(|| "127.0.0.1".into());
     let host_end = {
@@ -86,16 +80,15 @@ async fn attacker_inside_sees_and_reaches_nothing_outside() {
         assert_eq!(out.stdout.trim(), expected, "{out:?}");
         // Host network: only lo and eth0; no route to host services, the host end of the
         // veth or the other sandbox.
-        let out = probe("awk -F: 'NR>2 {print $1}' /proc/net/dev | tr -d ' ' | sort | tr '\\n' ,".into()).await;
+        let out =
+            probe("awk -F: 'NR>2 {print $1}' /proc/net/dev | tr -d ' ' | sort | tr '\\n' ,".into()).await;
         assert_eq!(out.stdout, "eth0,lo,", "{out:?}");
         // Positive control: the probe does connect where it may (envd on its own loopback).
         let out = probe("timeout 3 bash -c 'echo > /dev/tcp/127.0.0.1/49983' && echo CONNECTED".into()).await;
         assert_eq!(out.stdout.trim(), "CONNECTED", "{out:?}");
-        for target in [
-            format!("{host_ip}/{port}"),
-            format!("{host_end}/{port}"),
-            format!("{}/49983", b.address),
-        ] {
+        for target in
+            [format!("{host_ip}/{port}"), format!("{host_end}/{port}"), format!("{}/49983", b.address)]
+        {
             let out = probe(format!(
                 "timeout 3 bash -c 'echo > /dev/tcp/{target}' 2>/dev/null && echo CONNECTED || echo blocked"
             ))
@@ -121,7 +114,10 @@ async fn attacker_inside_sees_and_reaches_nothing_outside() {
         }
         // Capabilities: only the user-switching set for root, nothing for user; no_new_privs
         // and seccomp on.
-        let out = probe("grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '".into()).await;
+        let out = probe(
+            "grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -s '\\t' ' '".into(),
+        )
+        .await;
         let expected_eff = if user == "root" { "00000000000000ff" } else { "0000000000000000" };
         assert!(out.stdout.contains("CapBnd: 00000000000000ff"), "{out:?}");
         assert!(out.stdout.contains(&format!("CapEff: {expected_eff}")), "{out:?}");
@@ -145,16 +141,8 @@ async fn fork_bomb_memory_hog_and_disk_fill_stay_inside() {
     }
     let t = TestRuntime::start(4).await;
     let rt = &t.runtime;
-    let limits = Resources {
-        cpu_count: 1,
-        memory_mib: 128,
-        disk_mib: 64,
-        pids_max: 128,
-    };
-    let sb = rt
-        .create(SandboxSpec::template("base").resources(limits))
-        .await
-        .expect("create");
+    let limits = Resources { cpu_count: 1, memory_mib: 128, disk_mib: 64, pids_max: 128 };
+    let sb = rt.create(SandboxSpec::template("base").resources(limits)).await.expect("create");
     let mut events = rt.events();
 
     // Fork bomb: forking stops at the pids limit with EAGAIN; envd keeps answering.
@@ -193,10 +181,7 @@ while True:
     rt.kill(&sb.id).await.expect("kill after fork bomb");
 
     // Memory hog: OOM-killed inside, reported by metrics and as an event; envd survives.
-    let sb = rt
-        .create(SandboxSpec::template("base").resources(limits))
-        .await
-        .expect("create");
+    let sb = rt.create(SandboxSpec::template("base").resources(limits)).await.expect("create");
     let out = exec(&sb, "user", "python3 -c 'x = bytearray(1024 * 1024 * 1024); print(len(x))'").await;
     assert_ne!(out.exit_code, 0, "{out:?}");
     assert!(out.status.contains("kill"), "{out:?}");
@@ -218,12 +203,7 @@ while True:
 
     // Disk fill: ENOSPC inside; on the host only the sandbox's 64 MiB image grows.
     let host_free_before = free_bytes(&t.root);
-    let out = exec(
-        &sb,
-        "user",
-        "dd if=/dev/urandom of=/home/user/fill bs=1M count=200 2>&1",
-    )
-    .await;
+    let out = exec(&sb, "user", "dd if=/dev/urandom of=/home/user/fill bs=1M count=200 2>&1").await;
     assert!(out.stdout.contains("No space left on device"), "{out:?}");
     let image = t.root.join("sandboxes").join(sb.id.as_str()).join("disk.img");
     let used = {

@@ -10,9 +10,7 @@ mod support;
 
 use std::time::Duration;
 
-use e2b_local::runtime::{
-    EnvdInit, MemoryCapture, Resources, RuntimeError, SandboxSpec, SandboxState,
-};
+use e2b_local::runtime::{EnvdInit, MemoryCapture, Resources, RuntimeError, SandboxSpec, SandboxState};
 use support::{TestRuntime, envd_answers, exec, host_ready};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,10 +43,7 @@ async fn create_pause_resume_snapshot_restore_kill() {
     rt.pause(&sb.id).await.expect("pause");
     assert_eq!(rt.info(&sb.id).await.unwrap().state, SandboxState::Paused);
     assert!(!envd_answers(sb.envd, Duration::from_millis(500)).await, "paused envd answered");
-    assert!(matches!(
-        rt.pause(&sb.id).await,
-        Err(RuntimeError::InvalidState { .. })
-    ));
+    assert!(matches!(rt.pause(&sb.id).await, Err(RuntimeError::InvalidState { .. })));
     rt.resume(&sb.id).await.expect("resume");
     assert!(envd_answers(sb.envd, Duration::from_secs(5)).await);
     assert_eq!(exec(&sb, "user", "cat /home/user/before-snapshot").await.stdout, "state\n");
@@ -74,10 +69,7 @@ async fn create_pause_resume_snapshot_restore_kill() {
     exec(&sb, "user", "echo after > /home/user/after-snapshot").await;
     assert!(rt.snapshots().await.unwrap().iter().any(|s| s.id == snap.id));
 
-    let restored = rt
-        .create(SandboxSpec::snapshot(snap.id.clone()))
-        .await
-        .expect("create from snapshot");
+    let restored = rt.create(SandboxSpec::snapshot(snap.id.clone())).await.expect("create from snapshot");
     assert_eq!(restored.snapshot.as_ref(), Some(&snap.id));
     let out = exec(
         &restored,
@@ -94,14 +86,8 @@ async fn create_pause_resume_snapshot_restore_kill() {
     let listed: Vec<_> = rt.list().await.into_iter().map(|s| s.id).collect();
     assert_eq!(listed, vec![sb.id.clone()]);
     rt.kill(&sb.id).await.expect("kill");
-    assert!(matches!(
-        rt.info(&sb.id).await,
-        Err(RuntimeError::SandboxNotFound(_))
-    ));
-    assert!(matches!(
-        rt.kill(&sb.id).await,
-        Err(RuntimeError::SandboxNotFound(_))
-    ));
+    assert!(matches!(rt.info(&sb.id).await, Err(RuntimeError::SandboxNotFound(_))));
+    assert!(matches!(rt.kill(&sb.id).await, Err(RuntimeError::SandboxNotFound(_))));
     assert!(!envd_answers(sb.envd, Duration::from_millis(300)).await);
     rt.delete_snapshot(&snap.id).await.expect("delete snapshot");
     t.finish().await;
@@ -118,14 +104,8 @@ async fn bad_input_is_a_typed_error_and_leaves_nothing() {
         rt.create(SandboxSpec::template("no-such-template")).await,
         Err(RuntimeError::TemplateNotFound(_))
     ));
-    assert!(matches!(
-        rt.create(SandboxSpec::template("../etc")).await,
-        Err(RuntimeError::InvalidSpec(_))
-    ));
-    let zero_cpu = Resources {
-        cpu_count: 0,
-        ..Resources::default()
-    };
+    assert!(matches!(rt.create(SandboxSpec::template("../etc")).await, Err(RuntimeError::InvalidSpec(_))));
+    let zero_cpu = Resources { cpu_count: 0, ..Resources::default() };
     assert!(matches!(
         rt.create(SandboxSpec::template("base").resources(zero_cpu)).await,
         Err(RuntimeError::InvalidSpec(_))

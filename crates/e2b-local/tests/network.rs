@@ -70,12 +70,9 @@ impl Drop for Upstream {
 }
 
 async fn reach(sb: &SandboxInfo, ip: &str) -> bool {
-    let out = exec(
-        sb,
-        "user",
-        &format!("curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{ip}:8080/ || true"),
-    )
-    .await;
+    let out =
+        exec(sb, "user", &format!("curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{ip}:8080/ || true"))
+            .await;
     out.stdout.trim() == "200"
 }
 
@@ -95,16 +92,15 @@ async fn egress_policy_is_enforced_against_a_fake_upstream() {
         .await
         .unwrap();
     let deny_one = rt
-        .create(SandboxSpec::template("base").network(NetworkPolicy::default().deny_out(ip("203.0.113.10/32"))))
+        .create(
+            SandboxSpec::template("base").network(NetworkPolicy::default().deny_out(ip("203.0.113.10/32"))),
+        )
         .await
         .unwrap();
     let allow_one = rt
         .create(
-            SandboxSpec::template("base").network(
-                NetworkPolicy::default()
-                    .allow_internet(false)
-                    .allow_out(ip("203.0.113.11")),
-            ),
+            SandboxSpec::template("base")
+                .network(NetworkPolicy::default().allow_internet(false).allow_out(ip("203.0.113.11"))),
         )
         .await
         .unwrap();

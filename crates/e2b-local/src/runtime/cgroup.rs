@@ -17,13 +17,7 @@ pub(crate) enum Hierarchy {
     /// One unified v2 hierarchy at this mount point.
     V2(PathBuf),
     /// v1 controllers, each at its own mount point.
-    V1 {
-        cpu: PathBuf,
-        cpuacct: PathBuf,
-        memory: PathBuf,
-        pids: PathBuf,
-        freezer: PathBuf,
-    },
+    V1 { cpu: PathBuf, cpuacct: PathBuf, memory: PathBuf, pids: PathBuf, freezer: PathBuf },
 }
 
 impl Hierarchy {
@@ -79,17 +73,9 @@ impl Hierarchy {
     fn dirs(&self, relative: &Path) -> Vec<PathBuf> {
         match self {
             Self::V2(root) => vec![root.join(relative)],
-            Self::V1 {
-                cpu,
-                cpuacct,
-                memory,
-                pids,
-                freezer,
-            } => {
-                let mut dirs: Vec<PathBuf> = [cpu, cpuacct, memory, pids, freezer]
-                    .iter()
-                    .map(|m| m.join(relative))
-                    .collect();
+            Self::V1 { cpu, cpuacct, memory, pids, freezer } => {
+                let mut dirs: Vec<PathBuf> =
+                    [cpu, cpuacct, memory, pids, freezer].iter().map(|m| m.join(relative)).collect();
                 // cpu and cpuacct are often co-mounted.
                 dirs.dedup();
                 dirs
@@ -145,9 +131,7 @@ fn enable_v2_controllers(dir: &Path) -> io::Result<()> {
     let available = fs::read_to_string(dir.join("cgroup.controllers"))?;
     let enabled = fs::read_to_string(dir.join("cgroup.subtree_control"))?;
     for c in ["cpu", "memory", "pids"] {
-        if available.split_whitespace().any(|a| a == c)
-            && !enabled.split_whitespace().any(|a| a == c)
-        {
+        if available.split_whitespace().any(|a| a == c) && !enabled.split_whitespace().any(|a| a == c) {
             fs::write(dir.join("cgroup.subtree_control"), format!("+{c}"))?;
         }
     }
@@ -174,10 +158,7 @@ pub(crate) struct CgroupCounters {
 impl SandboxCgroup {
     /// The cgroup `relative` (e.g. `e2b-local/0/<id>`), not yet created.
     pub(crate) fn new(hierarchy: Hierarchy, relative: PathBuf) -> Self {
-        Self {
-            hierarchy,
-            relative,
-        }
+        Self { hierarchy, relative }
     }
 
     /// Creates the cgroup with the limits.
@@ -196,9 +177,7 @@ impl SandboxCgroup {
                 let _ = fs::write(dir.join("memory.swap.max"), "0");
                 fs::write(dir.join("pids.max"), resources.pids_max.to_string())?;
             }
-            Hierarchy::V1 {
-                cpu, memory: mem, pids, ..
-            } => {
+            Hierarchy::V1 { cpu, memory: mem, pids, .. } => {
                 let c = cpu.join(&self.relative);
                 fs::write(c.join("cpu.cfs_period_us"), CPU_PERIOD_US.to_string())?;
                 fs::write(c.join("cpu.cfs_quota_us"), quota.to_string())?;
@@ -206,10 +185,7 @@ impl SandboxCgroup {
                 fs::write(m.join("memory.limit_in_bytes"), memory.to_string())?;
                 // Where swap accounting exists, memory+swap gets the same limit (no swap).
                 let _ = fs::write(m.join("memory.memsw.limit_in_bytes"), memory.to_string());
-                fs::write(
-                    pids.join(&self.relative).join("pids.max"),
-                    resources.pids_max.to_string(),
-                )?;
+                fs::write(pids.join(&self.relative).join("pids.max"), resources.pids_max.to_string())?;
             }
         }
         Ok(())
@@ -230,9 +206,7 @@ impl SandboxCgroup {
                 let dir = root.join(&self.relative);
                 fs::write(dir.join("cgroup.freeze"), "1")?;
                 wait_for(|| {
-                    Ok(fs::read_to_string(dir.join("cgroup.events"))?
-                        .lines()
-                        .any(|l| l == "frozen 1"))
+                    Ok(fs::read_to_string(dir.join("cgroup.events"))?.lines().any(|l| l == "frozen 1"))
                 })
             }
             Hierarchy::V1 { freezer, .. } => {
@@ -250,9 +224,7 @@ impl SandboxCgroup {
                 let dir = root.join(&self.relative);
                 fs::write(dir.join("cgroup.freeze"), "0")?;
                 wait_for(|| {
-                    Ok(fs::read_to_string(dir.join("cgroup.events"))?
-                        .lines()
-                        .any(|l| l == "frozen 0"))
+                    Ok(fs::read_to_string(dir.join("cgroup.events"))?.lines().any(|l| l == "frozen 0"))
                 })
             }
             Hierarchy::V1 { freezer, .. } => {
@@ -285,12 +257,7 @@ impl SandboxCgroup {
                     pids: read(dir.join("pids.current"))?.trim().parse().unwrap_or(0),
                 })
             }
-            Hierarchy::V1 {
-                cpuacct,
-                memory,
-                pids,
-                ..
-            } => {
+            Hierarchy::V1 { cpuacct, memory, pids, .. } => {
                 let m = memory.join(&self.relative);
                 let stat = read(m.join("memory.stat"))?;
                 let oom = read(m.join("memory.oom_control"))?;
@@ -299,16 +266,10 @@ impl SandboxCgroup {
                         .trim()
                         .parse()
                         .unwrap_or(0),
-                    mem_usage: read(m.join("memory.usage_in_bytes"))?
-                        .trim()
-                        .parse()
-                        .unwrap_or(0),
+                    mem_usage: read(m.join("memory.usage_in_bytes"))?.trim().parse().unwrap_or(0),
                     mem_cache: field(&stat, "total_cache"),
                     oom_kills: field(&oom, "oom_kill"),
-                    pids: read(pids.join(&self.relative).join("pids.current"))?
-                        .trim()
-                        .parse()
-                        .unwrap_or(0),
+                    pids: read(pids.join(&self.relative).join("pids.current"))?.trim().parse().unwrap_or(0),
                 })
             }
         }
@@ -380,10 +341,7 @@ fn wait_for(mut done: impl FnMut() -> io::Result<bool>) -> io::Result<()> {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                "cgroup freezer did not settle",
-            ));
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "cgroup freezer did not settle"));
         }
         spin += 1;
         if spin > 50 {

@@ -161,18 +161,14 @@ impl RuntimeConfig {
     }
 
     pub(crate) fn templates_path(&self) -> PathBuf {
-        self.templates_dir
-            .clone()
-            .unwrap_or_else(|| self.root.join("templates"))
+        self.templates_dir.clone().unwrap_or_else(|| self.root.join("templates"))
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
         let inst = &self.instance;
         if inst.is_empty()
             || inst.len() > 6
-            || !inst
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            || !inst.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         {
             return Err(RuntimeError::Config(format!(
                 "instance name {inst:?} must be 1..=6 characters of [a-z0-9]"

@@ -23,28 +23,17 @@ async fn request(
 ) -> io::Result<(u16, Bytes)> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(io::Error::other)?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(io::Error::other)?;
     let conn = tokio::spawn(conn);
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string());
+    let mut req = Request::builder().method(method).uri(path).header("host", addr.to_string());
     if body.is_some() {
         req = req.header("content-type", "application/json");
     }
-    let req = req
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .map_err(io::Error::other)?;
+    let req = req.body(Full::new(Bytes::from(body.unwrap_or_default()))).map_err(io::Error::other)?;
     let resp = sender.send_request(req).await.map_err(io::Error::other)?;
     let status = resp.status().as_u16();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .map_err(io::Error::other)?
-        .to_bytes();
+    let body = resp.into_body().collect().await.map_err(io::Error::other)?.to_bytes();
     conn.abort();
     Ok((status, body))
 }
@@ -59,11 +48,8 @@ pub(crate) async fn wait_healthy(
     let deadline = started + timeout;
     let mut pause = Duration::from_micros(200);
     loop {
-        let attempt = tokio::time::timeout(
-            Duration::from_millis(500),
-            request(addr, "GET", "/health", None),
-        )
-        .await;
+        let attempt =
+            tokio::time::timeout(Duration::from_millis(500), request(addr, "GET", "/health", None)).await;
         if let Ok(Ok((204, _))) = attempt {
             return Ok(());
         }
@@ -81,16 +67,10 @@ pub(crate) async fn init(addr: SocketAddr, init: &EnvdInit) -> Result<()> {
     let body = serde_json::to_vec(init).expect("serialisable");
     let (status, body) = request(addr, "POST", "/init", Some(body))
         .await
-        .map_err(|e| RuntimeError::EnvdInit {
-            status: 0,
-            body: e.to_string(),
-        })?;
+        .map_err(|e| RuntimeError::EnvdInit { status: 0, body: e.to_string() })?;
     if (200..300).contains(&status) {
         Ok(())
     } else {
-        Err(RuntimeError::EnvdInit {
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        Err(RuntimeError::EnvdInit { status, body: String::from_utf8_lossy(&body).into_owned() })
     }
 }

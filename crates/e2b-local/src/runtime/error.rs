@@ -161,10 +161,7 @@ pub enum RuntimeError {
 
 impl RuntimeError {
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Self::Io {
-            context: context.into(),
-            source,
-        }
+        Self::Io { context: context.into(), source }
     }
 
     pub(crate) fn create(stage: CreateStage, source: io::Error) -> Self {
@@ -176,11 +173,7 @@ impl RuntimeError {
     }
 
     pub(crate) fn template(name: &str, stage: &'static str, message: impl Into<String>) -> Self {
-        Self::Template {
-            name: name.to_string(),
-            stage,
-            message: message.into(),
-        }
+        Self::Template { name: name.to_string(), stage, message: message.into() }
     }
 }
 

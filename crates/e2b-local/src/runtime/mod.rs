@@ -43,8 +43,8 @@ pub use namespace::NamespaceBackend;
 pub use network::{Ipv4Cidr, NetworkPolicy};
 pub use template::{BASE_TEMPLATE, BaseRecipe, TemplateInfo, TemplateProgress};
 pub use types::{
-    MemoryCapture, Metrics, Resources, RuntimeEvent, SandboxId, SandboxInfo, SandboxState,
-    SnapshotId, SnapshotInfo,
+    MemoryCapture, Metrics, Resources, RuntimeEvent, SandboxId, SandboxInfo, SandboxState, SnapshotId,
+    SnapshotInfo,
 };
 
 use std::path::Path;
@@ -71,7 +71,12 @@ pub trait Backend: Send + Sync {
     /// Saves the sandbox's filesystem (and memory when supported) as a snapshot.
     async fn snapshot(&self, id: &SandboxId, snapshot: Option<SnapshotId>) -> Result<SnapshotInfo>;
     /// Creates a sandbox from a snapshot.
-    async fn restore(&self, snapshot: &SnapshotId, spec: SandboxSpec, progress: ProgressFn) -> Result<SandboxInfo>;
+    async fn restore(
+        &self,
+        snapshot: &SnapshotId,
+        spec: SandboxSpec,
+        progress: ProgressFn,
+    ) -> Result<SandboxInfo>;
     /// Kills the sandbox and removes everything it had on the host.
     async fn kill(&self, id: &SandboxId) -> Result<()>;
     /// Host-reachable address of the sandbox's envd.
@@ -109,11 +114,13 @@ impl Backend for NamespaceBackend {
     async fn snapshot(&self, id: &SandboxId, snapshot: Option<SnapshotId>) -> Result<SnapshotInfo> {
         NamespaceBackend::snapshot(self, id, snapshot).await
     }
-    async fn restore(&self, snapshot: &SnapshotId, spec: SandboxSpec, progress: ProgressFn) -> Result<SandboxInfo> {
-        let spec = SandboxSpec {
-            source: SandboxSource::Snapshot(snapshot.clone()),
-            ..spec
-        };
+    async fn restore(
+        &self,
+        snapshot: &SnapshotId,
+        spec: SandboxSpec,
+        progress: ProgressFn,
+    ) -> Result<SandboxInfo> {
+        let spec = SandboxSpec { source: SandboxSource::Snapshot(snapshot.clone()), ..spec };
         NamespaceBackend::create(self, spec, progress).await
     }
     async fn kill(&self, id: &SandboxId) -> Result<()> {
@@ -379,7 +386,11 @@ impl Runtime {
     /// runtime.import_template_tarball("custom", "/tmp/rootfs.tar.gz").await?;
     /// # Ok(()) }
     /// ```
-    pub async fn import_template_tarball(&self, name: &str, tarball: impl AsRef<Path>) -> Result<TemplateInfo> {
+    pub async fn import_template_tarball(
+        &self,
+        name: &str,
+        tarball: impl AsRef<Path>,
+    ) -> Result<TemplateInfo> {
         let store = self.namespace.templates().clone();
         let (name, path) = (name.to_string(), tarball.as_ref().to_path_buf());
         tokio::task::spawn_blocking(move || store.import_tarball(&name, &path))

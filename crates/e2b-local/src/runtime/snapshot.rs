@@ -57,7 +57,9 @@ pub(crate) fn memory_capture_support() -> MemoryCapture {
     let check = Command::new("criu").arg("check").output();
     if !matches!(check, Ok(ref o) if o.status.success()) {
         return MemoryCapture::FilesystemOnly {
-            reason: format!("`criu check` fails on this host (criu {version}); only the filesystem was saved"),
+            reason: format!(
+                "`criu check` fails on this host (criu {version}); only the filesystem was saved"
+            ),
         };
     }
     MemoryCapture::FilesystemOnly {
@@ -119,11 +121,8 @@ pub(crate) fn take(
             },
             layers: all_layers,
         };
-        fs::write(
-            staging.join("snapshot.json"),
-            serde_json::to_vec_pretty(&record).expect("serialisable"),
-        )
-        .map_err(|e| err("record", e))?;
+        fs::write(staging.join("snapshot.json"), serde_json::to_vec_pretty(&record).expect("serialisable"))
+            .map_err(|e| err("record", e))?;
         fs::rename(&staging, &dir).map_err(|e| err("commit", e))?;
         Ok(record.info)
     })();
@@ -140,10 +139,7 @@ fn du(path: &Path) -> u64 {
         .output()
         .ok()
         .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse().ok())
+            String::from_utf8_lossy(&o.stdout).split_whitespace().next().and_then(|n| n.parse().ok())
         })
         .unwrap_or(0)
 }
@@ -159,10 +155,7 @@ pub(crate) fn load(root: &Path, id: &SnapshotId) -> Result<SnapshotRecord> {
         }
     })?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        RuntimeError::io(
-            format!("parsing {}", path.display()),
-            io::Error::new(io::ErrorKind::InvalidData, e),
-        )
+        RuntimeError::io(format!("parsing {}", path.display()), io::Error::new(io::ErrorKind::InvalidData, e))
     })
 }
 
@@ -187,7 +180,7 @@ pub(crate) fn list_records(root: &Path) -> Vec<SnapshotRecord> {
 /// All snapshots, newest first.
 pub(crate) fn list(root: &Path) -> Result<Vec<SnapshotInfo>> {
     let mut all: Vec<SnapshotInfo> = list_records(root).into_iter().map(|r| r.info).collect();
-    all.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    all.sort_by_key(|s| std::cmp::Reverse(s.created_at));
     Ok(all)
 }
 

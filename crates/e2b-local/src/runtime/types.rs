@@ -31,24 +31,18 @@ impl SandboxId {
     pub fn generate() -> Self {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         let mut rng = rand::rng();
-        let id = (0..SANDBOX_ID_LEN)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect();
+        let id = (0..SANDBOX_ID_LEN).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
         Self(id)
     }
 
     /// Checks the format (20 chars `[a-z0-9]`).
     pub fn parse(text: &str) -> Result<Self> {
         let valid = text.len() == SANDBOX_ID_LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+            && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         if valid {
             Ok(Self(text.to_string()))
         } else {
-            Err(RuntimeError::InvalidSpec(format!(
-                "sandbox id {text:?} is not 20 characters of [a-z0-9]"
-            )))
+            Err(RuntimeError::InvalidSpec(format!("sandbox id {text:?} is not 20 characters of [a-z0-9]")))
         }
     }
 
@@ -103,9 +97,7 @@ impl SnapshotId {
             !part.is_empty()
                 && part.len() <= 128
                 && !part.starts_with('.')
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+                && part.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
         };
         if ok(name) && ok(tag) {
             Ok(Self(format!("{name}:{tag}")))
@@ -173,12 +165,7 @@ pub struct Resources {
 impl Default for Resources {
     /// E2B's defaults: 2 vCPU, 512 MiB; plus a 4 GiB writable disk and 2048 tasks.
     fn default() -> Self {
-        Self {
-            cpu_count: 2,
-            memory_mib: 512,
-            disk_mib: 4096,
-            pids_max: 2048,
-        }
+        Self { cpu_count: 2, memory_mib: 512, disk_mib: 4096, pids_max: 2048 }
     }
 }
 

@@ -34,9 +34,8 @@ pub fn host_ready(test: &str) -> bool {
         missing.push("root".to_string());
     }
     for tool in ["nft", "mmdebstrap", "mkfs.ext4"] {
-        let found = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
-            .iter()
-            .any(|d| Path::new(d).join(tool).exists());
+        let found =
+            ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().any(|d| Path::new(d).join(tool).exists());
         if !found {
             missing.push(format!("`{tool}`"));
         }
@@ -61,9 +60,8 @@ pub fn envd_path() -> PathBuf {
         return PathBuf::from(p);
     }
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace.join("target"));
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace.join("target"));
     let path = target.join("debug").join("envd");
     let status = Command::new(env!("CARGO"))
         .args(["build", "-q", "-p", "envd", "--bin", "envd"])
@@ -112,11 +110,7 @@ impl TestRuntime {
             .await
             .expect("starting the runtime")
             .with_progress(|p| eprintln!("template: {p:?}"));
-        Self {
-            runtime,
-            root,
-            instance,
-        }
+        Self { runtime, root, instance }
     }
 
     /// Kills everything and removes the state root.
@@ -168,12 +162,10 @@ async fn exec_grpc(addr: SocketAddr, user: &str, script: &str) -> Output {
     framed.extend_from_slice(&(msg.len() as u32).to_be_bytes());
     framed.extend_from_slice(&msg);
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect envd");
-    let (mut sender, conn) = hyper::client::conn::http2::handshake(
-        hyper_util::rt::TokioExecutor::new(),
-        TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
     tokio::spawn(conn);
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:"));
     let req = hyper::Request::post(format!("http://{addr}/process.Process/Start"))
@@ -216,9 +208,7 @@ async fn exec_connect(addr: SocketAddr, user: &str, script: &str) -> Option<Outp
     framed.extend_from_slice(&(json.len() as u32).to_be_bytes());
     framed.extend_from_slice(&json);
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect envd");
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
     tokio::spawn(conn);
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:"));
     let req = hyper::Request::post("/process.Process/Start")
@@ -257,11 +247,7 @@ async fn exec_connect(addr: SocketAddr, user: &str, script: &str) -> Option<Outp
         }
         if let Some(end) = event.get("end") {
             out.exit_code = end.get("exitCode").and_then(|v| v.as_i64()).unwrap_or(0) as i32;
-            out.status = end
-                .get("status")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
+            out.status = end.get("status").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         }
     }
     Some(out)
@@ -310,10 +296,7 @@ fn own_fds() -> usize {
 }
 
 pub fn baseline() -> Baseline {
-    Baseline {
-        netns: netns_in_use(),
-        fds: own_fds(),
-    }
+    Baseline { netns: netns_in_use(), fds: own_fds() }
 }
 
 /// Asserts that nothing of the runtime `t` remains: mounts, loop devices, cgroups, network
@@ -348,10 +331,7 @@ pub async fn assert_no_leftovers(t: &TestRuntime, before: &Baseline) {
     assert!(!res.nft_listing.contains("chain sb_"), "nft chains left: {}", res.nft_listing);
     let links = Command::new("ip").args(["-o", "link"]).output().unwrap();
     let links = String::from_utf8_lossy(&links.stdout).to_string();
-    assert!(
-        !links.contains(&format!(": {}", res.interface_prefix)),
-        "veths left: {links}"
-    );
+    assert!(!links.contains(&format!(": {}", res.interface_prefix)), "veths left: {links}");
     // Network namespaces: none beyond those that existed before.
     let mut extra = Vec::new();
     for _ in 0..100 {
@@ -373,11 +353,8 @@ pub async fn assert_no_leftovers(t: &TestRuntime, before: &Baseline) {
         }
     }
     assert!(strays.is_empty(), "sandbox processes left: {strays:?}");
-    let dirs: Vec<_> = std::fs::read_dir(t.root.join("sandboxes"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let dirs: Vec<_> =
+        std::fs::read_dir(t.root.join("sandboxes")).unwrap().flatten().map(|e| e.path()).collect();
     assert!(dirs.is_empty(), "sandbox directories left: {dirs:?}");
     let fds = own_fds();
     assert!(fds <= before.fds + 8, "fds grew from {} to {fds}", before.fds);

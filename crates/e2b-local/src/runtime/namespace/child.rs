@@ -26,31 +26,31 @@ pub(crate) const KEPT_CAPS: &[u32] = &[0, 1, 2, 3, 4, 5, 6, 7];
 
 /// Human-readable names of the child's steps, indexed by the step number it reports.
 pub(crate) const STEPS: &[&str] = &[
-    "making its mounts private",                  // 0
-    "receiving its root filesystem layers",       // 1
-    "becoming root of its user namespace",        // 2
-    "entering a new cgroup namespace",            // 3
-    "attaching a root filesystem layer",          // 4
-    "mounting the overlay root",                  // 5
-    "mounting /proc",                             // 6
-    "making /proc/sys read-only",                 // 7
-    "masking sensitive /proc files",              // 8
-    "mounting /dev",                              // 9
-    "binding a device node",                      // 10
-    "creating /dev links",                        // 11
-    "mounting /dev/pts",                          // 12
-    "mounting /dev/shm",                          // 13
-    "binding envd into the root filesystem",      // 14
-    "setting the hostname",                       // 15
-    "pivoting into the new root",                 // 16
-    "detaching the old root",                     // 17
-    "setting up stdio",                           // 18
-    "starting a new session",                     // 19
-    "setting no_new_privs",                       // 20
-    "dropping bounding capabilities",             // 21
-    "installing the seccomp filter",              // 22
-    "dropping capabilities",                      // 23
-    "executing envd",                             // 24
+    "making its mounts private",             // 0
+    "receiving its root filesystem layers",  // 1
+    "becoming root of its user namespace",   // 2
+    "entering a new cgroup namespace",       // 3
+    "attaching a root filesystem layer",     // 4
+    "mounting the overlay root",             // 5
+    "mounting /proc",                        // 6
+    "making /proc/sys read-only",            // 7
+    "masking sensitive /proc files",         // 8
+    "mounting /dev",                         // 9
+    "binding a device node",                 // 10
+    "creating /dev links",                   // 11
+    "mounting /dev/pts",                     // 12
+    "mounting /dev/shm",                     // 13
+    "binding envd into the root filesystem", // 14
+    "setting the hostname",                  // 15
+    "pivoting into the new root",            // 16
+    "detaching the old root",                // 17
+    "setting up stdio",                      // 18
+    "starting a new session",                // 19
+    "setting no_new_privs",                  // 20
+    "dropping bounding capabilities",        // 21
+    "installing the seccomp filter",         // 22
+    "dropping capabilities",                 // 23
+    "executing envd",                        // 24
 ];
 
 /// Everything the child needs, prepared by the parent before clone(2).
@@ -110,11 +110,7 @@ impl ChildPlan {
         let root = input.root;
         let under = |rel: &str| cstring(&root.join(rel));
         let join_paths = |paths: &[std::path::PathBuf]| {
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(":")
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
         };
         let overlay_data = format!(
             "lowerdir={},upperdir={}/upper,workdir={}/work,userxattr",
@@ -173,18 +169,11 @@ impl ChildPlan {
             flags
         };
 
-        let argv_storage: Vec<CString> = input
-            .argv
-            .iter()
-            .map(|a| c(a))
-            .collect::<io::Result<_>>()?;
+        let argv_storage: Vec<CString> = input.argv.iter().map(|a| c(a)).collect::<io::Result<_>>()?;
         let mut argv: Vec<*const libc::c_char> = argv_storage.iter().map(|a| a.as_ptr()).collect();
         argv.push(std::ptr::null());
-        let envp_storage: Vec<CString> = input
-            .env
-            .iter()
-            .map(|(k, v)| c(&format!("{k}={v}")))
-            .collect::<io::Result<_>>()?;
+        let envp_storage: Vec<CString> =
+            input.env.iter().map(|(k, v)| c(&format!("{k}={v}"))).collect::<io::Result<_>>()?;
         let mut envp: Vec<*const libc::c_char> = envp_storage.iter().map(|a| a.as_ptr()).collect();
         envp.push(std::ptr::null());
 
@@ -198,11 +187,7 @@ impl ChildPlan {
         Ok(Self {
             sock: input.sock,
             log_fd: input.log_fd,
-            layer_points: input
-                .layer_points
-                .iter()
-                .map(|p| cstring(p))
-                .collect::<io::Result<_>>()?,
+            layer_points: input.layer_points.iter().map(|p| cstring(p)).collect::<io::Result<_>>()?,
             root: cstring(root)?,
             overlay_data: c(&overlay_data)?,
             proc_dir: under("proc")?,
@@ -250,10 +235,7 @@ unsafe fn recv_fds(sock: RawFd, fds: &mut [RawFd; MAX_LAYERS]) -> isize {
     // 8-byte aligned control buffer big enough for MAX_LAYERS fds.
     let mut control = [0u64; (MAX_LAYERS * 4 + 64) / 8];
     let mut byte = 0u8;
-    let mut iov = libc::iovec {
-        iov_base: (&mut byte as *mut u8).cast(),
-        iov_len: 1,
-    };
+    let mut iov = libc::iovec { iov_base: (&mut byte as *mut u8).cast(), iov_len: 1 };
     // SAFETY: zeroed msghdr is valid; fields set below.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
     msg.msg_iov = &mut iov;
@@ -346,7 +328,16 @@ pub(crate) unsafe fn run(plan: &ChildPlan) -> ! {
         let pflags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
         libc::mkdir(plan.proc_dir.as_ptr(), 0o555);
         step!(6, libc::mount(c"proc".as_ptr(), plan.proc_dir.as_ptr(), c"proc".as_ptr(), pflags, none));
-        step!(7, libc::mount(plan.proc_sys.as_ptr(), plan.proc_sys.as_ptr(), null, libc::MS_BIND | libc::MS_REC, none));
+        step!(
+            7,
+            libc::mount(
+                plan.proc_sys.as_ptr(),
+                plan.proc_sys.as_ptr(),
+                null,
+                libc::MS_BIND | libc::MS_REC,
+                none
+            )
+        );
         step!(
             7,
             libc::mount(
@@ -475,16 +466,8 @@ pub(crate) unsafe fn run(plan: &ChildPlan) -> ! {
         let lo = plan.keep_mask as u32;
         let hi = (plan.keep_mask >> 32) as u32;
         let data = [
-            CapData {
-                effective: lo,
-                permitted: lo,
-                inheritable: lo,
-            },
-            CapData {
-                effective: hi,
-                permitted: hi,
-                inheritable: hi,
-            },
+            CapData { effective: lo, permitted: lo, inheritable: lo },
+            CapData { effective: hi, permitted: hi, inheritable: hi },
         ];
         step!(23, libc::syscall(libc::SYS_capset, &header, data.as_ptr()));
         step!(23, libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0));

@@ -12,23 +12,12 @@ use std::process::Command;
 use super::sys;
 
 /// Creates the disk and mounts it at `mount_point`.
-pub(crate) fn prepare(
-    cache: &Path,
-    image: &Path,
-    mount_point: &Path,
-    size_mib: u64,
-) -> io::Result<()> {
+pub(crate) fn prepare(cache: &Path, image: &Path, mount_point: &Path, size_mib: u64) -> io::Result<()> {
     let blank = blank_image(cache, size_mib)?;
     sys::copy_sparse(&blank, image)?;
     let (device, handle) = sys::attach_loop(image)?;
     fs::create_dir_all(mount_point)?;
-    sys::mount(
-        &device,
-        mount_point,
-        "ext4",
-        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOATIME,
-        None,
-    )?;
+    sys::mount(&device, mount_point, "ext4", libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOATIME, None)?;
     drop(handle);
     for dir in ["upper", "work"] {
         let p = mount_point.join(dir);
@@ -84,10 +73,7 @@ pub(crate) fn write_identity(upper: &Path, id: &str, nameservers: &[Ipv4Addr]) -
         etc.join("hosts"),
         format!("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t{id}\n"),
     )?;
-    let resolv: String = nameservers
-        .iter()
-        .map(|n| format!("nameserver {n}\n"))
-        .collect();
+    let resolv: String = nameservers.iter().map(|n| format!("nameserver {n}\n")).collect();
     fs::write(etc.join("resolv.conf"), resolv)?;
     Ok(())
 }

@@ -29,8 +29,7 @@ use super::network::{AddressPool, Firewall, HostNetwork, Lease, NetworkPolicy};
 use super::snapshot;
 use super::template::{TemplateProgress, TemplateStore};
 use super::types::{
-    Metrics, Resources, RuntimeEvent, SandboxId, SandboxInfo, SandboxState, SnapshotId,
-    SnapshotInfo,
+    Metrics, Resources, RuntimeEvent, SandboxId, SandboxInfo, SandboxState, SnapshotId, SnapshotInfo,
 };
 
 /// How often the OOM counters of running sandboxes are checked.
@@ -167,8 +166,8 @@ impl NamespaceBackend {
     pub(crate) async fn start(config: RuntimeConfig) -> Result<Self> {
         config.validate()?;
         probe()?;
-        let hierarchy = Hierarchy::detect()
-            .map_err(|e| RuntimeError::Unsupported(format!("cgroups: {e}")))?;
+        let hierarchy =
+            Hierarchy::detect().map_err(|e| RuntimeError::Unsupported(format!("cgroups: {e}")))?;
         let cgroup_parent = PathBuf::from("e2b-local").join(&config.instance);
         hierarchy
             .prepare_parent(&cgroup_parent)
@@ -181,20 +180,14 @@ impl NamespaceBackend {
         for d in [&sandboxes_dir, &snapshots_dir, &cache_dir] {
             fs::create_dir_all(d).at("creating", d)?;
         }
-        let seccomp = seccomp::filters()
-            .map_err(|e| RuntimeError::Unsupported(format!("seccomp filter: {e}")))?;
+        let seccomp =
+            seccomp::filters().map_err(|e| RuntimeError::Unsupported(format!("seccomp filter: {e}")))?;
         if config.enable_ip_forward {
             super::network::enable_forwarding().ctx(|| "enabling ip_forward".into())?;
         }
-        let nameservers = config
-            .nameservers
-            .clone()
-            .unwrap_or_else(super::network::host_nameservers);
-        let templates = TemplateStore::new(
-            config.templates_path(),
-            config.base_recipe.clone(),
-            config.default_resources,
-        );
+        let nameservers = config.nameservers.clone().unwrap_or_else(super::network::host_nameservers);
+        let templates =
+            TemplateStore::new(config.templates_path(), config.base_recipe.clone(), config.default_resources);
         let (events, _) = broadcast::channel(256);
         let backend = Self {
             inner: Arc::new(Inner {
@@ -218,11 +211,7 @@ impl NamespaceBackend {
         if !report.is_empty() {
             tracing::warn!(?report, "removed leftovers of a previous runtime");
         }
-        backend
-            .inner
-            .firewall
-            .install()
-            .ctx(|| "installing the nftables table".into())?;
+        backend.inner.firewall.install().ctx(|| "installing the nftables table".into())?;
         Ok(backend)
     }
 
@@ -284,20 +273,14 @@ impl NamespaceBackend {
         }
         let resources = spec.resources.unwrap_or(default_resources);
         resources.validate()?;
-        let lease = inner
-            .pool
-            .take()
-            .ok_or(RuntimeError::PoolExhausted(inner.pool.capacity()))?;
+        let lease = inner.pool.take().ok_or(RuntimeError::PoolExhausted(inner.pool.capacity()))?;
 
         let mut sb = Partial {
             backend: self.clone(),
             id: id.clone(),
             lease,
             dir: inner.sandboxes_dir.join(id.as_str()),
-            cgroup: SandboxCgroup::new(
-                inner.hierarchy.clone(),
-                inner.cgroup_parent.join(id.as_str()),
-            ),
+            cgroup: SandboxCgroup::new(inner.hierarchy.clone(), inner.cgroup_parent.join(id.as_str())),
             disk_mounted: false,
             cgroup_made: false,
             veth: false,
@@ -332,17 +315,12 @@ impl NamespaceBackend {
         });
         let envd = SocketAddr::new(lease.sandbox.into(), ENVD_PORT);
         let exit = sandbox.exit.clone();
-        let healthy = envd_client::wait_healthy(envd, inner.config.health_timeout, || {
-            exit.borrow().is_none()
-        })
-        .await;
+        let healthy =
+            envd_client::wait_healthy(envd, inner.config.health_timeout, || exit.borrow().is_none()).await;
         if let Err(waited_ms) = healthy {
             let log_tail = log_tail(&sb.dir.join("envd.log"));
             sb.rollback().await;
-            return Err(RuntimeError::EnvdTimeout {
-                waited_ms,
-                log_tail,
-            });
+            return Err(RuntimeError::EnvdTimeout { waited_ms, log_tail });
         }
         if let Some(init) = &spec.init
             && let Err(e) = envd_client::init(envd, init).await
@@ -351,11 +329,7 @@ impl NamespaceBackend {
             return Err(e);
         }
         sb.disarm();
-        inner
-            .sandboxes
-            .lock()
-            .expect("lock")
-            .insert(id.clone(), sandbox.clone());
+        inner.sandboxes.lock().expect("lock").insert(id.clone(), sandbox.clone());
         self.watch(sandbox.clone());
         tracing::info!(sandbox = %id, pid, address = %lease.sandbox, "sandbox created");
         Ok(sandbox.info())
@@ -373,13 +347,8 @@ impl NamespaceBackend {
         fs::create_dir_all(sb.dir.join("mnt")).stage(CreateStage::StateDir)?;
         // The disk: a sparse copy of a pre-formatted ext4 image, on an autoclear loop device.
         let disk = sb.dir.join("disk");
-        disk::prepare(
-            &inner.cache_dir,
-            &sb.dir.join("disk.img"),
-            &disk,
-            resources.disk_mib,
-        )
-        .stage(CreateStage::Disk)?;
+        disk::prepare(&inner.cache_dir, &sb.dir.join("disk.img"), &disk, resources.disk_mib)
+            .stage(CreateStage::Disk)?;
         sb.disk_mounted = true;
         disk::write_identity(&disk.join("upper"), sb.id.as_str(), &inner.nameservers)
             .stage(CreateStage::Disk)?;
@@ -418,10 +387,7 @@ impl NamespaceBackend {
         spawn_result?;
 
         sb.firewall = true;
-        inner
-            .firewall
-            .add_sandbox(sb.id.as_str(), lease.sandbox, policy)
-            .stage(CreateStage::Firewall)?;
+        inner.firewall.add_sandbox(sb.id.as_str(), lease.sandbox, policy).stage(CreateStage::Firewall)?;
 
         let record = SandboxRecord {
             id: sb.id.clone(),
@@ -429,11 +395,8 @@ impl NamespaceBackend {
             pid_start_time: sys::process_start_time(pid).unwrap_or(0),
             slot: lease.slot,
         };
-        fs::write(
-            sb.dir.join("record.json"),
-            serde_json::to_vec(&record).expect("serialisable"),
-        )
-        .stage(CreateStage::StateDir)?;
+        fs::write(sb.dir.join("record.json"), serde_json::to_vec(&record).expect("serialisable"))
+            .stage(CreateStage::StateDir)?;
         Ok((pid, pidfd, exit_rx))
     }
 
@@ -452,10 +415,7 @@ impl NamespaceBackend {
     ) -> Result<(u32, OwnedFd, Result<()>)> {
         let inner = &self.inner;
         *veth = true;
-        let netns = inner
-            .net
-            .enter_sandbox_netns(rt, lease)
-            .stage(CreateStage::Network)?;
+        let netns = inner.net.enter_sandbox_netns(rt, lease).stage(CreateStage::Network)?;
 
         let (parent_sock, child_sock) = seqpacket_pair().stage(CreateStage::Spawn)?;
         let log = fs::OpenOptions::new()
@@ -480,10 +440,7 @@ impl NamespaceBackend {
         let mut argv = vec!["/usr/local/bin/envd".to_string()];
         argv.extend(inner.config.envd_args.iter().cloned());
         let mut env: Vec<(String, String)> = vec![
-            (
-                "PATH".into(),
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
-            ),
+            ("PATH".into(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()),
             ("HOME".into(), "/root".into()),
             ("E2B_SANDBOX".into(), "true".into()),
             ("E2B_SANDBOX_ID".into(), id.to_string()),
@@ -527,10 +484,7 @@ impl NamespaceBackend {
             unsafe { child::run(&plan) }
         }
         if ret < 0 {
-            return Err(RuntimeError::create(
-                CreateStage::Spawn,
-                io::Error::last_os_error(),
-            ));
+            return Err(RuntimeError::create(CreateStage::Spawn, io::Error::last_os_error()));
         }
         let pid = ret as u32;
         drop(netns);
@@ -550,7 +504,6 @@ impl NamespaceBackend {
         let setup = finish_child(pid, lease.slot, cgroup, layers, dir, &parent_sock);
         Ok((pid, pidfd, setup))
     }
-
 }
 
 /// First host uid of the sandbox ids: every slot gets its own 65536 ids, so no two
@@ -560,44 +513,43 @@ const UID_BASE: u32 = 0x1000_0000;
 /// Parent half of the handshake: id maps, cgroup, idmapped layers; then waits for the child
 /// to exec envd or report which step failed.
 fn finish_child(
-        pid: u32,
-        slot: u32,
-        cgroup: &SandboxCgroup,
-        layers: &[PathBuf],
-        dir: &Path,
-        sock: &OwnedFd,
-    ) -> Result<()> {
-        let base = UID_BASE + slot * 65536;
-        for file in ["uid_map", "gid_map"] {
-            fs::write(format!("/proc/{pid}/{file}"), format!("0 {base} 65536"))
-                .stage(CreateStage::IdMap)?;
-        }
-        cgroup.add_process(pid).stage(CreateStage::Cgroup)?;
-        let userns = fs::File::open(format!("/proc/{pid}/ns/user")).stage(CreateStage::IdMap)?;
-        let mut fds = Vec::with_capacity(layers.len() + 1);
-        for layer in layers {
-            let m = sys::clone_tree(layer).stage(CreateStage::Layers)?;
-            sys::idmap_mount(&m, &userns, true).stage(CreateStage::Layers)?;
-            fds.push(m);
-        }
-        let d = sys::clone_tree(&dir.join("disk")).stage(CreateStage::Layers)?;
-        sys::idmap_mount(&d, &userns, false).stage(CreateStage::Layers)?;
-        fds.push(d);
-        send_fds(sock, &fds).stage(CreateStage::Layers)?;
-        drop(fds);
-        // Wait for the verdict: EOF (close-on-exec) = envd runs; 8 bytes = a failed step.
-        let mut msg = [0u8; 8];
-        let n = recv_or_eof(sock, &mut msg).stage(CreateStage::Spawn)?;
-        if n == 8 {
-            let step = u32::from_ne_bytes(msg[..4].try_into().expect("4 bytes")) as usize;
-            let errno = i32::from_ne_bytes(msg[4..].try_into().expect("4 bytes"));
-            return Err(RuntimeError::SandboxInit {
-                step: child::STEPS.get(step).copied().unwrap_or("an unknown step"),
-                source: io::Error::from_raw_os_error(errno),
-            });
-        }
-        Ok(())
+    pid: u32,
+    slot: u32,
+    cgroup: &SandboxCgroup,
+    layers: &[PathBuf],
+    dir: &Path,
+    sock: &OwnedFd,
+) -> Result<()> {
+    let base = UID_BASE + slot * 65536;
+    for file in ["uid_map", "gid_map"] {
+        fs::write(format!("/proc/{pid}/{file}"), format!("0 {base} 65536")).stage(CreateStage::IdMap)?;
     }
+    cgroup.add_process(pid).stage(CreateStage::Cgroup)?;
+    let userns = fs::File::open(format!("/proc/{pid}/ns/user")).stage(CreateStage::IdMap)?;
+    let mut fds = Vec::with_capacity(layers.len() + 1);
+    for layer in layers {
+        let m = sys::clone_tree(layer).stage(CreateStage::Layers)?;
+        sys::idmap_mount(&m, &userns, true).stage(CreateStage::Layers)?;
+        fds.push(m);
+    }
+    let d = sys::clone_tree(&dir.join("disk")).stage(CreateStage::Layers)?;
+    sys::idmap_mount(&d, &userns, false).stage(CreateStage::Layers)?;
+    fds.push(d);
+    send_fds(sock, &fds).stage(CreateStage::Layers)?;
+    drop(fds);
+    // Wait for the verdict: EOF (close-on-exec) = envd runs; 8 bytes = a failed step.
+    let mut msg = [0u8; 8];
+    let n = recv_or_eof(sock, &mut msg).stage(CreateStage::Spawn)?;
+    if n == 8 {
+        let step = u32::from_ne_bytes(msg[..4].try_into().expect("4 bytes")) as usize;
+        let errno = i32::from_ne_bytes(msg[4..].try_into().expect("4 bytes"));
+        return Err(RuntimeError::SandboxInit {
+            step: child::STEPS.get(step).copied().unwrap_or("an unknown step"),
+            source: io::Error::from_raw_os_error(errno),
+        });
+    }
+    Ok(())
+}
 
 impl NamespaceBackend {
     /// Publishes exit and OOM events of a registered sandbox.
@@ -643,10 +595,7 @@ impl NamespaceBackend {
         let sb = self.get(id)?;
         let _op = sb.op.lock().await;
         self.require_state(&sb, SandboxState::Running, "pause")?;
-        sb.cgroup.freeze().map_err(|source| RuntimeError::Freezer {
-            operation: "pause",
-            source,
-        })?;
+        sb.cgroup.freeze().map_err(|source| RuntimeError::Freezer { operation: "pause", source })?;
         *sb.state.lock().expect("state") = SandboxState::Paused;
         Ok(())
     }
@@ -655,10 +604,7 @@ impl NamespaceBackend {
         let sb = self.get(id)?;
         let _op = sb.op.lock().await;
         self.require_state(&sb, SandboxState::Paused, "resume")?;
-        sb.cgroup.thaw().map_err(|source| RuntimeError::Freezer {
-            operation: "resume",
-            source,
-        })?;
+        sb.cgroup.thaw().map_err(|source| RuntimeError::Freezer { operation: "resume", source })?;
         *sb.state.lock().expect("state") = SandboxState::Running;
         Ok(())
     }
@@ -675,7 +621,11 @@ impl NamespaceBackend {
         Ok(())
     }
 
-    pub(crate) async fn snapshot(&self, id: &SandboxId, snapshot_id: Option<SnapshotId>) -> Result<SnapshotInfo> {
+    pub(crate) async fn snapshot(
+        &self,
+        id: &SandboxId,
+        snapshot_id: Option<SnapshotId>,
+    ) -> Result<SnapshotInfo> {
         let sb = self.get(id)?;
         let _op = sb.op.lock().await;
         let state = sb.state.lock().expect("state").clone();
@@ -691,10 +641,7 @@ impl NamespaceBackend {
             }
         };
         if was_running {
-            sb.cgroup.freeze().map_err(|source| RuntimeError::Freezer {
-                operation: "pause",
-                source,
-            })?;
+            sb.cgroup.freeze().map_err(|source| RuntimeError::Freezer { operation: "pause", source })?;
         }
         let snapshot_id = snapshot_id.unwrap_or_else(SnapshotId::generate);
         let dir = self.inner.snapshots_dir.clone();
@@ -708,10 +655,7 @@ impl NamespaceBackend {
         .await
         .map_err(|e| RuntimeError::io("snapshot task", io::Error::other(e)));
         if was_running {
-            sb.cgroup.thaw().map_err(|source| RuntimeError::Freezer {
-                operation: "resume",
-                source,
-            })?;
+            sb.cgroup.thaw().map_err(|source| RuntimeError::Freezer { operation: "resume", source })?;
         }
         result?
     }
@@ -755,32 +699,20 @@ impl NamespaceBackend {
     }
 
     pub(crate) fn list(&self) -> Vec<SandboxInfo> {
-        let mut all: Vec<SandboxInfo> = self
-            .inner
-            .sandboxes
-            .lock()
-            .expect("lock")
-            .values()
-            .map(|s| s.info())
-            .collect();
+        let mut all: Vec<SandboxInfo> =
+            self.inner.sandboxes.lock().expect("lock").values().map(|s| s.info()).collect();
         all.sort_by_key(|s| s.started_at);
         all
     }
 
     pub(crate) fn metrics(&self, id: &SandboxId) -> Result<Metrics> {
         let sb = self.get(id)?;
-        let c = sb
-            .cgroup
-            .counters()
-            .ctx(|| format!("reading cgroup counters of {id}"))?;
+        let c = sb.cgroup.counters().ctx(|| format!("reading cgroup counters of {id}"))?;
         let now = Instant::now();
         let cpu_used_pct = {
             let mut last = sb.last_cpu.lock().expect("cpu lock");
             let (since, before) = last.unwrap_or_else(|| {
-                let started = now
-                    - SystemTime::now()
-                        .duration_since(sb.started_at)
-                        .unwrap_or_default();
+                let started = now - SystemTime::now().duration_since(sb.started_at).unwrap_or_default();
                 (started, 0)
             });
             *last = Some((now, c.cpu_usage_ns));
@@ -792,8 +724,8 @@ impl NamespaceBackend {
                 (used / wall / f64::from(sb.resources.cpu_count) * 100.0).clamp(0.0, 100.0)
             }
         };
-        let (disk_used, disk_total) = disk::usage(&sb.disk_mount())
-            .ctx(|| format!("statfs of the disk of {id}"))?;
+        let (disk_used, disk_total) =
+            disk::usage(&sb.disk_mount()).ctx(|| format!("statfs of the disk of {id}"))?;
         let mem_total = sb.resources.memory_mib * 1024 * 1024;
         Ok(Metrics {
             timestamp: SystemTime::now(),
@@ -827,10 +759,7 @@ impl NamespaceBackend {
     }
 
     fn snapshot_layers(&self) -> Vec<PathBuf> {
-        snapshot::list_records(&self.inner.snapshots_dir)
-            .into_iter()
-            .flat_map(|r| r.layers)
-            .collect()
+        snapshot::list_records(&self.inner.snapshots_dir).into_iter().flat_map(|r| r.layers).collect()
     }
 
     /// The nftables table as `nft list table` prints it (diagnostics and tests).
@@ -859,12 +788,7 @@ fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: socketpair writes two fds into the array.
     let ret = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            fds.as_mut_ptr(),
-        )
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
     };
     if ret < 0 {
         return Err(io::Error::last_os_error());
@@ -876,10 +800,7 @@ fn seqpacket_pair() -> io::Result<(OwnedFd, OwnedFd)> {
 fn send_fds(sock: &OwnedFd, fds: &[OwnedFd]) -> io::Result<()> {
     let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
     let byte = [1u8];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_ptr() as *mut libc::c_void,
-        iov_len: 1,
-    };
+    let mut iov = libc::iovec { iov_base: byte.as_ptr() as *mut libc::c_void, iov_len: 1 };
     let payload = std::mem::size_of_val(raw.as_slice());
     // SAFETY: CMSG_SPACE is a pure computation.
     let space = unsafe { libc::CMSG_SPACE(payload as u32) } as usize;
@@ -906,11 +827,7 @@ fn send_fds(sock: &OwnedFd, fds: &[OwnedFd]) -> io::Result<()> {
 
 /// Reads one message; 0 means the peer closed (envd was executed).
 fn recv_or_eof(sock: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
-    let mut pfd = libc::pollfd {
-        fd: sock.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
+    let mut pfd = libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLIN, revents: 0 };
     loop {
         // SAFETY: poll on one valid fd.
         let n = unsafe { libc::poll(&mut pfd, 1, 30_000) };

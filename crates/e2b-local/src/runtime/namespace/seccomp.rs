@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
+    TargetArch,
 };
 
 /// Syscalls refused outright with `EPERM`.
@@ -62,19 +62,17 @@ pub(crate) fn filters() -> Result<Vec<Vec<libc::sock_filter>>, seccompiler::Erro
 
     let mut eperm: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for &nr in DENIED {
-        eperm.insert(nr as i64, Vec::new());
+        eperm.insert(nr, Vec::new());
     }
     // personality(2) is refused except for the harmless queries/values programs use.
     eperm.insert(
-        libc::SYS_personality as i64,
-        vec![
-            SeccompRule::new(vec![
-                SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 0)?,
-                SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 8)?,
-                SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 0x0002_0000)?,
-                SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 0xffff_ffff)?,
-            ])?,
-        ],
+        libc::SYS_personality,
+        vec![SeccompRule::new(vec![
+            SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 0)?,
+            SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 8)?,
+            SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 0x0002_0000)?,
+            SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, 0xffff_ffff)?,
+        ])?],
     );
     // New namespaces of any kind, via unshare(2) or clone(2) flags.
     let ns_flags = (libc::CLONE_NEWUSER
@@ -100,28 +98,20 @@ pub(crate) fn filters() -> Result<Vec<Vec<libc::sock_filter>>, seccompiler::Erro
         }
         Ok(rules)
     };
-    eperm.insert(libc::SYS_unshare as i64, any_ns()?);
-    eperm.insert(libc::SYS_clone as i64, any_ns()?);
+    eperm.insert(libc::SYS_unshare, any_ns()?);
+    eperm.insert(libc::SYS_clone, any_ns()?);
     // ptrace is allowed inside the sandbox (debuggers), but PTRACE_ATTACH-like requests on
     // other pid namespaces are impossible anyway: outside pids are not visible.
 
-    let eperm = SeccompFilter::new(
-        eperm,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
-    )?;
+    let eperm =
+        SeccompFilter::new(eperm, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)?;
 
     // clone3 passes its flags in memory the filter cannot read: answer ENOSYS so that libc
     // falls back to clone(2), whose flags the first filter checks.
     let mut enosys: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    enosys.insert(libc::SYS_clone3 as i64, Vec::new());
-    let enosys = SeccompFilter::new(
-        enosys,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::ENOSYS as u32),
-        arch,
-    )?;
+    enosys.insert(libc::SYS_clone3, Vec::new());
+    let enosys =
+        SeccompFilter::new(enosys, SeccompAction::Allow, SeccompAction::Errno(libc::ENOSYS as u32), arch)?;
 
     [eperm, enosys]
         .into_iter()
@@ -129,12 +119,7 @@ pub(crate) fn filters() -> Result<Vec<Vec<libc::sock_filter>>, seccompiler::Erro
             let prog: BpfProgram = f.try_into()?;
             Ok(prog
                 .into_iter()
-                .map(|i| libc::sock_filter {
-                    code: i.code,
-                    jt: i.jt,
-                    jf: i.jf,
-                    k: i.k,
-                })
+                .map(|i| libc::sock_filter { code: i.code, jt: i.jt, jf: i.jf, k: i.k })
                 .collect())
         })
         .collect()

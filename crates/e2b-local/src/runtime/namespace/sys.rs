@@ -34,11 +34,7 @@ pub(crate) fn cstring(path: &Path) -> io::Result<CString> {
 }
 
 fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
+    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret) }
 }
 
 /// A detached copy of the mount tree at `path` (open_tree(2) with `OPEN_TREE_CLONE`).
@@ -89,10 +85,7 @@ pub(crate) fn idmap_mount(mount: &OwnedFd, userns: &File, read_only: bool) -> io
 /// (autoclear fires at the last close after a use, and the mount holds a reference).
 pub(crate) fn attach_loop(image: &Path) -> io::Result<(String, File)> {
     let backing = OpenOptions::new().read(true).write(true).open(image)?;
-    let control = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/loop-control")?;
+    let control = OpenOptions::new().read(true).write(true).open("/dev/loop-control")?;
     for _ in 0..64 {
         // SAFETY: ioctl without argument on the loop-control device.
         let n = check(unsafe { libc::ioctl(control.as_raw_fd(), LOOP_CTL_GET_FREE) } as i64)?;
@@ -187,15 +180,10 @@ pub(crate) fn mount(
             tgt.as_ptr(),
             ty.as_ptr(),
             flags,
-            data.as_ref()
-                .map_or(std::ptr::null(), |d| d.as_ptr().cast()),
+            data.as_ref().map_or(std::ptr::null(), |d| d.as_ptr().cast()),
         )
     };
-    if ret < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 
 /// Lazy unmount; "not mounted" counts as success.
@@ -250,12 +238,7 @@ pub(crate) fn pidfd_try_reap(pidfd: &OwnedFd) -> io::Result<Option<(Option<i32>,
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
     // SAFETY: waitid with P_PIDFD on our pidfd.
     let ret = unsafe {
-        libc::waitid(
-            libc::P_PIDFD,
-            pidfd.as_raw_fd() as libc::id_t,
-            &mut info,
-            libc::WEXITED | libc::WNOHANG,
-        )
+        libc::waitid(libc::P_PIDFD, pidfd.as_raw_fd() as libc::id_t, &mut info, libc::WEXITED | libc::WNOHANG)
     };
     if ret < 0 {
         return Err(io::Error::last_os_error());
@@ -281,10 +264,7 @@ pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
 /// Copies a sparse file, writing only its data extents.
 pub(crate) fn copy_sparse(from: &Path, to: &Path) -> io::Result<()> {
     let src = File::open(from)?;
-    let dst = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(to)?;
+    let dst = OpenOptions::new().write(true).create_new(true).open(to)?;
     let len = src.metadata()?.len();
     dst.set_len(len)?;
     let (sfd, dfd) = (src.as_raw_fd(), dst.as_raw_fd());
@@ -309,9 +289,7 @@ pub(crate) fn copy_sparse(from: &Path, to: &Path) -> io::Result<()> {
         let mut left = (hole - data) as usize;
         while left > 0 {
             // SAFETY: offsets are valid pointers to our locals.
-            let n = unsafe {
-                libc::copy_file_range(sfd, &mut off_in, dfd, &mut off_out, left, 0)
-            };
+            let n = unsafe { libc::copy_file_range(sfd, &mut off_in, dfd, &mut off_out, left, 0) };
             if n < 0 {
                 return Err(io::Error::last_os_error());
             }

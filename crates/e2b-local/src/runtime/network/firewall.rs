@@ -10,8 +10,8 @@ use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
-use super::policy::{Ipv4Cidr, NetworkPolicy};
 use super::interface_prefix;
+use super::policy::{Ipv4Cidr, NetworkPolicy};
 
 /// The nftables table of one runtime instance.
 #[derive(Debug, Clone)]
@@ -23,11 +23,7 @@ pub(crate) struct Firewall {
 
 impl Firewall {
     pub(crate) fn new(instance: &str, pool: Ipv4Cidr) -> Self {
-        Self {
-            table: format!("e2b_{instance}"),
-            iface: format!("{}*", interface_prefix(instance)),
-            pool,
-        }
+        Self { table: format!("e2b_{instance}"), iface: format!("{}*", interface_prefix(instance)), pool }
     }
 
     /// The table's name (family `inet`).
@@ -44,11 +40,7 @@ impl Firewall {
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("running nft: {e}")))?;
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(script.as_bytes())?;
+        child.stdin.take().expect("piped stdin").write_all(script.as_bytes())?;
         let out = child.wait_with_output()?;
         if out.status.success() {
             Ok(())
@@ -103,12 +95,7 @@ table inet {table} {{
     }
 
     /// Installs a sandbox's egress policy.
-    pub(crate) fn add_sandbox(
-        &self,
-        id: &str,
-        address: Ipv4Addr,
-        policy: &NetworkPolicy,
-    ) -> io::Result<()> {
+    pub(crate) fn add_sandbox(&self, id: &str, address: Ipv4Addr, policy: &NetworkPolicy) -> io::Result<()> {
         let table = &self.table;
         let script = if policy.is_default() {
             format!("add element inet {table} egress {{ {address} : accept }}\n")
@@ -123,11 +110,7 @@ table inet {table} {{
             for net in &policy.deny_out {
                 s += &format!("add rule inet {table} {chain} ip daddr {net} jump reject_egress\n");
             }
-            let fallback = if policy.allow_internet {
-                "accept"
-            } else {
-                "jump reject_egress"
-            };
+            let fallback = if policy.allow_internet { "accept" } else { "jump reject_egress" };
             s += &format!("add rule inet {table} {chain} {fallback}\n");
             s += &format!("add element inet {table} egress {{ {address} : jump {chain} }}\n");
             s

@@ -37,18 +37,11 @@ pub(crate) struct AddressPool {
 impl AddressPool {
     pub(crate) fn new(pool: Ipv4Cidr) -> Self {
         let slots = (pool.size() / 4) as usize;
-        Self {
-            pool,
-            used: Mutex::new(vec![false; slots]),
-        }
+        Self { pool, used: Mutex::new(vec![false; slots]) }
     }
 
     pub(crate) fn lease_of(&self, slot: u32) -> Lease {
-        Lease {
-            slot,
-            host: self.pool.nth(slot * 4 + 1),
-            sandbox: self.pool.nth(slot * 4 + 2),
-        }
+        Lease { slot, host: self.pool.nth(slot * 4 + 1), sandbox: self.pool.nth(slot * 4 + 2) }
     }
 
     /// Takes the lowest free slot.
@@ -90,11 +83,7 @@ impl HostNetwork {
         let host_netns = File::open("/proc/thread-self/ns/net")?;
         let (conn, handle, _) = rtnetlink::new_connection()?;
         tokio::spawn(conn);
-        Ok(Self {
-            host_netns,
-            handle,
-            prefix: interface_prefix(instance),
-        })
+        Ok(Self { host_netns, handle, prefix: interface_prefix(instance) })
     }
 
     /// Host-side veth name of a slot.
@@ -142,10 +131,8 @@ impl HostNetwork {
                 .name("eth0".to_string())
                 .setns_by_fd(netns.as_raw_fd())
                 .build();
-            let msg = LinkVeth::new(&veth, "eth0")
-                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-                .up()
-                .build();
+            let msg =
+                LinkVeth::new(&veth, "eth0").set_info_data(InfoData::Veth(InfoVeth::Peer(peer))).up().build();
             host.link().add(msg).execute().await.map_err(netlink_err)?;
             let host_index = link_index(&host, &veth).await?;
             host.address()
@@ -163,12 +150,7 @@ impl HostNetwork {
                 .await
                 .map_err(netlink_err)?;
             let eth0 = link_index(&inner, "eth0").await?;
-            inner
-                .address()
-                .add(eth0, IpAddr::V4(lease.sandbox), 30)
-                .execute()
-                .await
-                .map_err(netlink_err)?;
+            inner.address().add(eth0, IpAddr::V4(lease.sandbox), 30).execute().await.map_err(netlink_err)?;
             inner
                 .link()
                 .set(LinkUnspec::new_with_index(eth0).up().build())
@@ -177,11 +159,7 @@ impl HostNetwork {
                 .map_err(netlink_err)?;
             inner
                 .route()
-                .add(
-                    RouteMessageBuilder::<Ipv4Addr>::new()
-                        .gateway(lease.host)
-                        .build(),
-                )
+                .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(lease.host).build())
                 .execute()
                 .await
                 .map_err(netlink_err)?;

@@ -28,23 +28,14 @@ impl Ipv4Cidr {
     /// A network from an address (host bits are cleared) and a prefix length (0..=32).
     pub fn new(address: Ipv4Addr, prefix: u8) -> Result<Self> {
         if prefix > 32 {
-            return Err(RuntimeError::InvalidSpec(format!(
-                "prefix /{prefix} is longer than 32"
-            )));
+            return Err(RuntimeError::InvalidSpec(format!("prefix /{prefix} is longer than 32")));
         }
         let mask = Self::mask_of(prefix);
-        Ok(Self {
-            network: Ipv4Addr::from(u32::from(address) & mask),
-            prefix,
-        })
+        Ok(Self { network: Ipv4Addr::from(u32::from(address) & mask), prefix })
     }
 
     fn mask_of(prefix: u8) -> u32 {
-        if prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(prefix))
-        }
+        if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) }
     }
 
     /// The network address.
@@ -132,11 +123,7 @@ pub struct NetworkPolicy {
 
 impl Default for NetworkPolicy {
     fn default() -> Self {
-        Self {
-            allow_internet: true,
-            allow_out: Vec::new(),
-            deny_out: Vec::new(),
-        }
+        Self { allow_internet: true, allow_out: Vec::new(), deny_out: Vec::new() }
     }
 }
 

@@ -79,10 +79,7 @@ impl BaseRecipe {
         let mut packages = self.packages.clone();
         packages.sort();
         h.update(packages.join(","));
-        h.finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Runs mmdebstrap into `rootfs`, reporting each progress line it prints.
@@ -105,16 +102,10 @@ impl BaseRecipe {
             .map_err(|e| err(format!("cannot run mmdebstrap (apt-get install mmdebstrap): {e}")))?;
         let stdout = child.stdout.take().expect("piped");
         let out_thread = std::thread::spawn(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(|l| l.ok())
-                .collect::<Vec<_>>()
+            BufReader::new(stdout).lines().map_while(|l| l.ok()).collect::<Vec<_>>()
         });
         let mut tail = Vec::new();
-        for line in BufReader::new(child.stderr.take().expect("piped"))
-            .lines()
-            .map_while(|l| l.ok())
-        {
+        for line in BufReader::new(child.stderr.take().expect("piped")).lines().map_while(|l| l.ok()) {
             let line = line.trim().to_string();
             if line.is_empty() {
                 continue;

@@ -83,18 +83,12 @@ fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 impl TemplateStore {
     pub(crate) fn new(dir: PathBuf, recipe: BaseRecipe, default_resources: Resources) -> Self {
-        Self {
-            dir,
-            recipe,
-            default_resources,
-        }
+        Self { dir, recipe, default_resources }
     }
 
     fn check_name(name: &str) -> Result<()> {
@@ -154,8 +148,7 @@ impl TemplateStore {
         if name == BASE_TEMPLATE {
             return self.ensure_base(progress);
         }
-        self.get(name)?
-            .ok_or_else(|| RuntimeError::TemplateNotFound(name.to_string()))
+        self.get(name)?.ok_or_else(|| RuntimeError::TemplateNotFound(name.to_string()))
     }
 
     /// Takes an exclusive lock on one template (builds/imports of it are serialised, also
@@ -184,8 +177,7 @@ impl TemplateStore {
         let name = BASE_TEMPLATE;
         let hash = self.recipe.hash();
         let current = |s: &Self| -> Result<Option<TemplateInfo>> {
-            Ok(s.get(name)?
-                .filter(|i| i.recipe_hash.as_deref() == Some(hash.as_str()) && i.rootfs.is_dir()))
+            Ok(s.get(name)?.filter(|i| i.recipe_hash.as_deref() == Some(hash.as_str()) && i.rootfs.is_dir()))
         };
         if let Some(info) = current(self)? {
             progress(TemplateProgress::Cached { name: name.into() });
@@ -201,31 +193,22 @@ impl TemplateStore {
             None => "first use".to_string(),
             Some(_) => "its recipe changed".to_string(),
         };
-        progress(TemplateProgress::Started {
-            name: name.into(),
-            reason,
-        });
+        progress(TemplateProgress::Started { name: name.into(), reason });
         let started = std::time::Instant::now();
         let version = format!("{}-{}", &hash[..12], unix_now());
         let staging = self.dir.join(name).join(format!(".{version}.partial"));
         let rootfs = staging.join("rootfs");
         let _ = fs::remove_dir_all(&staging);
         fs::create_dir_all(&staging).at("creating", &staging)?;
-        let built = self.recipe.build(&rootfs, &|message| {
-            progress(TemplateProgress::Step {
-                name: name.into(),
-                message,
-            })
-        });
+        let built = self
+            .recipe
+            .build(&rootfs, &|message| progress(TemplateProgress::Step { name: name.into(), message }));
         if let Err(e) = built {
             let _ = fs::remove_dir_all(&staging);
             return Err(e);
         }
         let info = self.commit(name, &version, &staging, Some(hash))?;
-        progress(TemplateProgress::Finished {
-            name: name.into(),
-            seconds: started.elapsed().as_secs_f64(),
-        });
+        progress(TemplateProgress::Finished { name: name.into(), seconds: started.elapsed().as_secs_f64() });
         Ok(info)
     }
 
@@ -253,8 +236,7 @@ impl TemplateStore {
         };
         let path = self.current_path(name);
         let tmp = path.with_extension("json.tmp");
-        fs::write(&tmp, serde_json::to_vec_pretty(&info).expect("serialisable"))
-            .at("writing", &tmp)?;
+        fs::write(&tmp, serde_json::to_vec_pretty(&info).expect("serialisable")).at("writing", &tmp)?;
         fs::rename(&tmp, &path).at("renaming", &path)?;
         Ok(info)
     }
@@ -386,17 +368,11 @@ fn prepare_rootfs(rootfs: &Path) -> io::Result<()> {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn unix_now_nanos() -> u128 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
 use super::error::IoContext;
