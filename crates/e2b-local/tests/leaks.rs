@@ -11,11 +11,16 @@ mod support;
 use e2b_local::runtime::SandboxSpec;
 use support::{TestRuntime, assert_no_leftovers, baseline, exec, host_ready};
 
+/// The leftover checks look at the whole process and host (fds, network namespaces), so the
+/// tests of this file run one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_and_kill_200_sandboxes_leaves_nothing() {
     if !host_ready("create_and_kill_200_sandboxes_leaves_nothing") {
         return;
     }
+    let _serial = SERIAL.lock().await;
     let t = TestRuntime::start(6).await;
     // Build/load the template before measuring the baseline.
     t.runtime.ensure_base_template().await.unwrap();
@@ -47,6 +52,7 @@ async fn startup_sweep_removes_what_a_crashed_runtime_left() {
     if !host_ready("startup_sweep_removes_what_a_crashed_runtime_left") {
         return;
     }
+    let _serial = SERIAL.lock().await;
     let before = baseline();
     {
         let crashed = TestRuntime::start(7).await;

@@ -201,36 +201,27 @@ impl SandboxCgroup {
 
     /// Freezes every process; returns once the kernel reports the cgroup frozen.
     pub(crate) fn freeze(&self) -> io::Result<()> {
-        match &self.hierarchy {
-            Hierarchy::V2(root) => {
-                let dir = root.join(&self.relative);
-                fs::write(dir.join("cgroup.freeze"), "1")?;
-                wait_for(|| {
-                    Ok(fs::read_to_string(dir.join("cgroup.events"))?.lines().any(|l| l == "frozen 1"))
-                })
-            }
-            Hierarchy::V1 { freezer, .. } => {
-                let state = freezer.join(&self.relative).join("freezer.state");
-                fs::write(&state, "FROZEN")?;
-                wait_for(|| Ok(fs::read_to_string(&state)?.trim() == "FROZEN"))
-            }
-        }
+        self.set_frozen(true)
     }
 
     /// Thaws the processes.
     pub(crate) fn thaw(&self) -> io::Result<()> {
+        self.set_frozen(false)
+    }
+
+    fn set_frozen(&self, frozen: bool) -> io::Result<()> {
         match &self.hierarchy {
             Hierarchy::V2(root) => {
                 let dir = root.join(&self.relative);
-                fs::write(dir.join("cgroup.freeze"), "0")?;
-                wait_for(|| {
-                    Ok(fs::read_to_string(dir.join("cgroup.events"))?.lines().any(|l| l == "frozen 0"))
-                })
+                let (value, settled) = if frozen { ("1", "frozen 1") } else { ("0", "frozen 0") };
+                fs::write(dir.join("cgroup.freeze"), value)?;
+                wait_for(|| Ok(fs::read_to_string(dir.join("cgroup.events"))?.lines().any(|l| l == settled)))
             }
             Hierarchy::V1 { freezer, .. } => {
                 let state = freezer.join(&self.relative).join("freezer.state");
-                fs::write(&state, "THAWED")?;
-                wait_for(|| Ok(fs::read_to_string(&state)?.trim() == "THAWED"))
+                let value = if frozen { "FROZEN" } else { "THAWED" };
+                fs::write(&state, value)?;
+                wait_for(|| Ok(fs::read_to_string(&state)?.trim() == value))
             }
         }
     }

@@ -243,7 +243,6 @@ impl TemplateStore {
 
     /// Registers a template from a local root filesystem directory (copied).
     pub(crate) fn import_dir(&self, name: &str, source: &Path) -> Result<TemplateInfo> {
-        Self::check_name(name)?;
         if !source.is_dir() {
             return Err(RuntimeError::template(
                 name,
@@ -251,33 +250,16 @@ impl TemplateStore {
                 format!("{} is not a directory", source.display()),
             ));
         }
-        let _lock = self.lock(name)?;
-        let version = format!("import-{}", unix_now_nanos());
-        let staging = self.dir.join(name).join(format!(".{version}.partial"));
-        fs::create_dir_all(&staging).at("creating", &staging)?;
-        let rootfs = staging.join("rootfs");
-        let out = Command::new("cp")
-            .arg("-a")
-            .arg("--reflink=auto")
-            .arg(source)
-            .arg(&rootfs)
-            .output()
-            .at("running cp for", &rootfs)?;
-        if !out.status.success() {
-            let _ = fs::remove_dir_all(&staging);
-            return Err(RuntimeError::template(
-                name,
-                "import",
-                String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            ));
-        }
-        self.commit(name, &version, &staging, None)
+        self.import(name, |rootfs| {
+            let mut cmd = Command::new("cp");
+            cmd.args(["-a", "--reflink=auto"]).arg(source).arg(rootfs);
+            cmd
+        })
     }
 
     /// Registers a template from a tarball of a root filesystem (any compression GNU tar
     /// detects).
     pub(crate) fn import_tarball(&self, name: &str, tarball: &Path) -> Result<TemplateInfo> {
-        Self::check_name(name)?;
         if !tarball.is_file() {
             return Err(RuntimeError::template(
                 name,
@@ -285,25 +267,37 @@ impl TemplateStore {
                 format!("{} is not a file", tarball.display()),
             ));
         }
+        self.import(name, |rootfs| {
+            // tar extracts into an existing directory.
+            let _ = fs::create_dir_all(rootfs);
+            let mut cmd = Command::new("tar");
+            cmd.args(["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf"])
+                .arg(tarball)
+                .arg("-C")
+                .arg(rootfs);
+            cmd
+        })
+    }
+
+    /// Runs `fill` (a command producing the rootfs) into a staging directory, then commits
+    /// it as the template's new current version; nothing is left behind on failure.
+    fn import(&self, name: &str, fill: impl FnOnce(&Path) -> Command) -> Result<TemplateInfo> {
+        Self::check_name(name)?;
         let _lock = self.lock(name)?;
         let version = format!("import-{}", unix_now_nanos());
         let staging = self.dir.join(name).join(format!(".{version}.partial"));
+        fs::create_dir_all(&staging).at("creating", &staging)?;
         let rootfs = staging.join("rootfs");
-        fs::create_dir_all(&rootfs).at("creating", &rootfs)?;
-        let out = Command::new("tar")
-            .args(["--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf"])
-            .arg(tarball)
-            .arg("-C")
-            .arg(&rootfs)
-            .output()
-            .at("running tar for", &rootfs)?;
-        if !out.status.success() {
+        let out = fill(&rootfs).output();
+        let failure = match out {
+            Ok(out) if out.status.success() => None,
+            Ok(out) => Some(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(message) = failure {
             let _ = fs::remove_dir_all(&staging);
-            return Err(RuntimeError::template(
-                name,
-                "import",
-                String::from_utf8_lossy(&out.stderr).trim().to_string(),
-            ));
+            let _ = fs::remove_dir(self.dir.join(name));
+            return Err(RuntimeError::template(name, "import", message));
         }
         self.commit(name, &version, &staging, None)
     }
