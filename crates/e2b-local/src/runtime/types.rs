@@ -318,3 +318,33 @@ pub enum RuntimeEvent {
         state: SandboxState,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_valid_and_distinct() {
+        let a = SandboxId::generate();
+        let b = SandboxId::generate();
+        assert_ne!(a, b);
+        assert_eq!(SandboxId::parse(a.as_str()).unwrap(), a);
+        assert!(SandboxId::parse("ABCDEFGHIJKLMNOPQRST").is_err());
+    }
+
+    #[test]
+    fn snapshot_ids_default_their_tag_and_reject_paths() {
+        assert_eq!(SnapshotId::parse("snap").unwrap().as_str(), "snap:default");
+        assert_eq!(SnapshotId::parse("a:v2").unwrap().dir_name(), "a@v2");
+        for bad in ["", ":x", "a/b", "..", ".hidden", "a:b:c"] {
+            assert!(SnapshotId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resources_are_validated() {
+        assert!(Resources::default().validate().is_ok());
+        let tiny = Resources { memory_mib: 1, ..Resources::default() };
+        assert!(tiny.validate().is_err());
+    }
+}

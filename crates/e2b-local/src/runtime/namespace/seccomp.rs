@@ -124,3 +124,13 @@ pub(crate) fn filters() -> Result<Vec<Vec<libc::sock_filter>>, seccompiler::Erro
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn filters_compile_for_this_architecture() {
+        let programs = super::filters().unwrap();
+        assert_eq!(programs.len(), 2);
+        assert!(programs.iter().all(|p| !p.is_empty() && p.len() < 4096));
+    }
+}

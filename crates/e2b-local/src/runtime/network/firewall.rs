@@ -96,8 +96,13 @@ table inet {table} {{
 
     /// Installs a sandbox's egress policy.
     pub(crate) fn add_sandbox(&self, id: &str, address: Ipv4Addr, policy: &NetworkPolicy) -> io::Result<()> {
+        Self::apply(&self.add_sandbox_script(id, address, policy))
+    }
+
+    /// The nft script that installs a sandbox's egress policy.
+    fn add_sandbox_script(&self, id: &str, address: Ipv4Addr, policy: &NetworkPolicy) -> String {
         let table = &self.table;
-        let script = if policy.is_default() {
+        if policy.is_default() {
             format!("add element inet {table} egress {{ {address} : accept }}\n")
         } else if policy.allow_out.is_empty() && policy.deny_out.is_empty() {
             format!("add element inet {table} egress {{ {address} : jump reject_egress }}\n")
@@ -114,8 +119,7 @@ table inet {table} {{
             s += &format!("add rule inet {table} {chain} {fallback}\n");
             s += &format!("add element inet {table} egress {{ {address} : jump {chain} }}\n");
             s
-        };
-        Self::apply(&script)
+        }
     }
 
     /// Removes a sandbox's element and chain (whichever exist).
@@ -149,5 +153,41 @@ table inet {table} {{
     pub(crate) fn uninstall(&self) -> io::Result<()> {
         let table = &self.table;
         Self::apply(&format!("table inet {table} {{}}\ndelete table inet {table}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fw() -> Firewall {
+        Firewall::new("x1", "10.1.0.0/16".parse().unwrap())
+    }
+
+    #[test]
+    fn default_policy_is_one_accept_element() {
+        let s = fw().add_sandbox_script("abc", Ipv4Addr::new(10, 1, 0, 2), &NetworkPolicy::default());
+        assert_eq!(s, "add element inet e2b_x1 egress { 10.1.0.2 : accept }\n");
+    }
+
+    #[test]
+    fn no_internet_without_lists_rejects_everything() {
+        let p = NetworkPolicy::default().allow_internet(false);
+        let s = fw().add_sandbox_script("abc", Ipv4Addr::new(10, 1, 0, 2), &p);
+        assert_eq!(s, "add element inet e2b_x1 egress { 10.1.0.2 : jump reject_egress }\n");
+    }
+
+    #[test]
+    fn allow_list_comes_before_deny_list_and_fallback() {
+        let p = NetworkPolicy::default()
+            .allow_internet(false)
+            .allow_out("203.0.113.11".parse().unwrap())
+            .deny_out("198.51.100.0/24".parse().unwrap());
+        let s = fw().add_sandbox_script("abc", Ipv4Addr::new(10, 1, 0, 6), &p);
+        let allow = s.find("203.0.113.11/32 accept").unwrap();
+        let deny = s.find("198.51.100.0/24 jump reject_egress").unwrap();
+        let fallback = s.find("sb_abc jump reject_egress").unwrap();
+        assert!(allow < deny && deny < fallback, "{s}");
+        assert!(s.ends_with("add element inet e2b_x1 egress { 10.1.0.6 : jump sb_abc }\n"));
     }
 }

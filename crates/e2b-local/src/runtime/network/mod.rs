@@ -260,3 +260,30 @@ pub(crate) fn host_nameservers() -> Vec<Ipv4Addr> {
         .filter(|a| !a.is_loopback())
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_hands_out_distinct_slash30s_and_reuses_released_ones() {
+        let pool = AddressPool::new("10.9.0.0/28".parse().unwrap());
+        assert_eq!(pool.capacity(), 4);
+        let a = pool.take().unwrap();
+        let b = pool.take().unwrap();
+        assert_eq!((a.host, a.sandbox), (Ipv4Addr::new(10, 9, 0, 1), Ipv4Addr::new(10, 9, 0, 2)));
+        assert_eq!((b.host, b.sandbox), (Ipv4Addr::new(10, 9, 0, 5), Ipv4Addr::new(10, 9, 0, 6)));
+        pool.take().unwrap();
+        pool.take().unwrap();
+        assert!(pool.take().is_none());
+        pool.release(a.slot);
+        assert_eq!(pool.take().unwrap(), a);
+    }
+
+    #[test]
+    fn interface_names_fit_the_kernel_limit() {
+        let prefix = interface_prefix("abcdef");
+        let name = format!("{prefix}{:x}", 16383u32);
+        assert!(name.len() <= 15, "{name}");
+    }
+}

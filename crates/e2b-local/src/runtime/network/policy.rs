@@ -151,3 +151,28 @@ impl NetworkPolicy {
         self.allow_internet && self.allow_out.is_empty() && self.deny_out.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_addresses_and_networks() {
+        assert_eq!("10.0.0.1".parse::<Ipv4Cidr>().unwrap().to_string(), "10.0.0.1/32");
+        assert_eq!("0.0.0.0/0".parse::<Ipv4Cidr>().unwrap().size(), 1 << 32);
+        assert!("10.0.0.0/33".parse::<Ipv4Cidr>().is_err());
+        assert!("*.example.com".parse::<Ipv4Cidr>().is_err());
+        assert!("::1".parse::<Ipv4Cidr>().is_err());
+        let net: Ipv4Cidr = "192.168.7.9/16".parse().unwrap();
+        assert!(net.contains(Ipv4Addr::new(192, 168, 200, 1)));
+        assert!(!net.contains(Ipv4Addr::new(192, 169, 0, 1)));
+    }
+
+    #[test]
+    fn serde_round_trip_uses_cidr_text() {
+        let p = NetworkPolicy::default().deny_out("10.0.0.0/8".parse().unwrap());
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(json.contains("\"10.0.0.0/8\""), "{json}");
+        assert_eq!(serde_json::from_str::<NetworkPolicy>(&json).unwrap(), p);
+    }
+}
