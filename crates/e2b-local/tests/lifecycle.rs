@@ -121,3 +121,36 @@ async fn bad_input_is_a_typed_error_and_leaves_nothing() {
     assert_eq!(sandboxes, 0);
     t.finish().await;
 }
+
+/// Proves: when envd dies on its own (here: SIGKILL from the host), the runtime notices,
+/// publishes `RuntimeEvent::Exited` with the signal, keeps the sandbox listed as exited, and
+/// `kill` still removes everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envd_death_is_reported_and_cleaned_up() {
+    if !host_ready("envd_death_is_reported_and_cleaned_up") {
+        return;
+    }
+    let t = TestRuntime::start(12).await;
+    let rt = &t.runtime;
+    let mut events = rt.events();
+    let sb = rt.create(SandboxSpec::template("base")).await.unwrap();
+    // SAFETY: kill(2) of the sandbox's init, which this test process created.
+    assert_eq!(unsafe { libc::kill(sb.pid as i32, libc::SIGKILL) }, 0);
+    let state = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(e2b_local::runtime::RuntimeEvent::Exited { id, state }) = events.recv().await
+                && id == sb.id
+            {
+                return state;
+            }
+        }
+    })
+    .await
+    .expect("an Exited event");
+    assert_eq!(state, SandboxState::Exited { code: None, signal: Some(libc::SIGKILL), oom_killed: false });
+    assert_eq!(rt.info(&sb.id).await.unwrap().state, state);
+    assert!(matches!(rt.pause(&sb.id).await, Err(RuntimeError::InvalidState { .. })));
+    rt.kill(&sb.id).await.unwrap();
+    assert!(rt.list().await.is_empty());
+    t.finish().await;
+}

@@ -52,6 +52,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
 /// Callback receiving template build progress.
 pub type ProgressFn = Arc<dyn Fn(TemplateProgress) + Send + Sync>;
@@ -209,8 +210,8 @@ impl Runtime {
     /// # Ok(()) }
     /// ```
     pub async fn create(&self, spec: SandboxSpec) -> Result<SandboxInfo> {
-        let _span = tracing::info_span!("sandbox.create").entered();
-        self.backend.create(spec, self.progress.clone()).await
+        let span = tracing::info_span!("sandbox.create", backend = self.backend.name());
+        self.backend.create(spec, self.progress.clone()).instrument(span).await
     }
 
     /// Pauses a running sandbox (cgroup freezer).
@@ -221,7 +222,7 @@ impl Runtime {
     /// # Ok(()) }
     /// ```
     pub async fn pause(&self, id: &SandboxId) -> Result<()> {
-        self.backend.pause(id).await
+        self.backend.pause(id).instrument(tracing::info_span!("sandbox.pause", sandbox = %id)).await
     }
 
     /// Resumes a paused sandbox.
@@ -232,7 +233,7 @@ impl Runtime {
     /// # Ok(()) }
     /// ```
     pub async fn resume(&self, id: &SandboxId) -> Result<()> {
-        self.backend.resume(id).await
+        self.backend.resume(id).instrument(tracing::info_span!("sandbox.resume", sandbox = %id)).await
     }
 
     /// Snapshots a sandbox under a new random id (it keeps running afterwards).
@@ -244,7 +245,10 @@ impl Runtime {
     /// # Ok(()) }
     /// ```
     pub async fn snapshot(&self, id: &SandboxId) -> Result<SnapshotInfo> {
-        self.backend.snapshot(id, None).await
+        self.backend
+            .snapshot(id, None)
+            .instrument(tracing::info_span!("sandbox.snapshot", sandbox = %id))
+            .await
     }
 
     /// Snapshots a sandbox under a chosen id (`name:tag`).
@@ -256,7 +260,10 @@ impl Runtime {
     /// # Ok(()) }
     /// ```
     pub async fn snapshot_as(&self, id: &SandboxId, snapshot: SnapshotId) -> Result<SnapshotInfo> {
-        self.backend.snapshot(id, Some(snapshot)).await
+        self.backend
+            .snapshot(id, Some(snapshot))
+            .instrument(tracing::info_span!("sandbox.snapshot", sandbox = %id))
+            .await
     }
 
     /// Kills a sandbox and removes all its host resources.
@@ -267,7 +274,7 @@ impl Runtime {
     /// # Ok(()) }
     /// ```
     pub async fn kill(&self, id: &SandboxId) -> Result<()> {
-        self.backend.kill(id).await
+        self.backend.kill(id).instrument(tracing::info_span!("sandbox.kill", sandbox = %id)).await
     }
 
     /// One sandbox.
@@ -302,7 +309,7 @@ impl Runtime {
     /// # Ok(()) }
     /// ```
     pub async fn metrics(&self, id: &SandboxId) -> Result<Metrics> {
-        self.backend.metrics(id).await
+        self.backend.metrics(id).instrument(tracing::info_span!("sandbox.metrics", sandbox = %id)).await
     }
 
     /// All snapshots, newest first.
@@ -460,4 +467,31 @@ pub struct HostResources {
     pub interface_prefix: String,
     /// Sandbox cgroups that exist below the runtime's parent cgroup.
     pub cgroups: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The control plane runs these futures on a multi-threaded executor (axum, spawn).
+    #[allow(dead_code, clippy::diverging_sub_expression, unreachable_code)]
+    fn runtime_futures_are_send(rt: Runtime, id: SandboxId) {
+        assert_send(&rt.create(SandboxSpec::template("base")));
+        assert_send(&rt.pause(&id));
+        assert_send(&rt.resume(&id));
+        assert_send(&rt.snapshot(&id));
+        assert_send(&rt.kill(&id));
+        assert_send(&rt.metrics(&id));
+        assert_send(&rt.delete_snapshot(&SnapshotId::generate()));
+        assert_send(&rt.ensure_base_template());
+        assert_send(&Runtime::new(RuntimeConfig::new("/envd")));
+    }
+
+    #[test]
+    fn runtime_is_send_and_sync() {
+        fn check<T: Send + Sync + Clone>() {}
+        check::<Runtime>();
+    }
 }
