@@ -54,8 +54,13 @@ pub fn host_ready(test: &str) -> bool {
     false
 }
 
-/// Path of the real envd binary, building it if needed.
+/// Path of the real envd binary, building it if needed (once per test binary).
 pub fn envd_path() -> PathBuf {
+    static PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PATH.get_or_init(find_envd).clone()
+}
+
+fn find_envd() -> PathBuf {
     if let Some(p) = std::env::var_os("E2B_TEST_ENVD") {
         return PathBuf::from(p);
     }
@@ -68,7 +73,10 @@ pub fn envd_path() -> PathBuf {
         .current_dir(&workspace)
         .status()
         .expect("running cargo build -p envd");
-    assert!(status.success(), "cargo build -p envd failed");
+    assert!(
+        status.success(),
+        "`cargo build -p envd --bin envd` failed: the runtime tests need the workspace's real envd binary"
+    );
     assert!(path.is_file(), "envd not found at {}", path.display());
     path
 }

@@ -33,7 +33,9 @@ fn blank_image(cache: &Path, size_mib: u64) -> io::Result<std::path::PathBuf> {
     if path.exists() {
         return Ok(path);
     }
-    let tmp = cache.join(format!(".blank-{size_mib}-{}.tmp", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = cache.join(format!(".blank-{size_mib}-{}-{n}.tmp", std::process::id()));
     let _ = fs::remove_file(&tmp);
     let f = fs::File::create(&tmp)?;
     f.set_len(size_mib * 1024 * 1024)?;

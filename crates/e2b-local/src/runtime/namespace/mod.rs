@@ -102,6 +102,8 @@ struct Inner {
     templates: TemplateStore,
     seccomp: Vec<Vec<libc::sock_filter>>,
     sandboxes: Mutex<HashMap<SandboxId, Arc<Sandbox>>>,
+    /// Ids of sandboxes being created (so two creates cannot claim the same id).
+    creating: Mutex<std::collections::HashSet<SandboxId>>,
     events: broadcast::Sender<RuntimeEvent>,
     nameservers: Vec<Ipv4Addr>,
     sandboxes_dir: PathBuf,
@@ -200,6 +202,7 @@ impl NamespaceBackend {
                 templates,
                 seccomp,
                 sandboxes: Mutex::new(HashMap::new()),
+                creating: Mutex::new(std::collections::HashSet::new()),
                 events,
                 nameservers,
                 sandboxes_dir,
@@ -239,11 +242,33 @@ impl NamespaceBackend {
         spec: SandboxSpec,
         progress: Arc<dyn Fn(TemplateProgress) + Send + Sync>,
     ) -> Result<SandboxInfo> {
-        let inner = &self.inner;
         let id = spec.id.clone().unwrap_or_else(SandboxId::generate);
-        if inner.sandboxes.lock().expect("lock").contains_key(&id) {
-            return Err(RuntimeError::InvalidSpec(format!("sandbox {id} already exists")));
+        {
+            let sandboxes = self.inner.sandboxes.lock().expect("lock");
+            let mut creating = self.inner.creating.lock().expect("lock");
+            if sandboxes.contains_key(&id) || !creating.insert(id.clone()) {
+                return Err(RuntimeError::InvalidSpec(format!("sandbox {id} already exists")));
+            }
         }
+        // Run to completion even if the caller stops waiting: a create dropped halfway
+        // would leave mounts, cgroups and veths behind.
+        let this = self.clone();
+        tokio::spawn(async move {
+            let result = this.create_reserved(id.clone(), spec, progress).await;
+            this.inner.creating.lock().expect("lock").remove(&id);
+            result
+        })
+        .await
+        .map_err(|e| RuntimeError::io("create task", io::Error::other(e)))?
+    }
+
+    async fn create_reserved(
+        &self,
+        id: SandboxId,
+        spec: SandboxSpec,
+        progress: Arc<dyn Fn(TemplateProgress) + Send + Sync>,
+    ) -> Result<SandboxInfo> {
+        let inner = &self.inner;
         // Root filesystem layers, top first.
         let (template, layers, default_resources, snapshot) = match &spec.source {
             SandboxSource::Template(name) => {
@@ -345,16 +370,24 @@ impl NamespaceBackend {
     ) -> Result<(u32, Arc<OwnedFd>, ExitRx)> {
         let inner = &self.inner;
         fs::create_dir_all(sb.dir.join("mnt")).stage(CreateStage::StateDir)?;
-        // The disk: a sparse copy of a pre-formatted ext4 image, on an autoclear loop device.
-        let disk = sb.dir.join("disk");
-        disk::prepare(&inner.cache_dir, &sb.dir.join("disk.img"), &disk, resources.disk_mib)
-            .stage(CreateStage::Disk)?;
+        // The disk: a sparse copy of a pre-formatted ext4 image, on an autoclear loop device;
+        // then the cgroup. Both are marked for rollback first: undoing a step that never
+        // happened is harmless.
         sb.disk_mounted = true;
-        disk::write_identity(&disk.join("upper"), sb.id.as_str(), &inner.nameservers)
-            .stage(CreateStage::Disk)?;
-
         sb.cgroup_made = true;
-        sb.cgroup.create(resources).stage(CreateStage::Cgroup)?;
+        let (cache, dir, id, cgroup) =
+            (inner.cache_dir.clone(), sb.dir.clone(), sb.id.clone(), sb.cgroup.clone());
+        let nameservers = inner.nameservers.clone();
+        let resources_copy = *resources;
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let disk = dir.join("disk");
+            disk::prepare(&cache, &dir.join("disk.img"), &disk, resources_copy.disk_mib)
+                .stage(CreateStage::Disk)?;
+            disk::write_identity(&disk.join("upper"), id.as_str(), &nameservers).stage(CreateStage::Disk)?;
+            cgroup.create(&resources_copy).stage(CreateStage::Cgroup)
+        })
+        .await
+        .map_err(|e| RuntimeError::create(CreateStage::Disk, io::Error::other(e)))??;
 
         // The rest runs on a dedicated thread: it switches its network namespace and forks.
         let this = self.clone();
@@ -669,6 +702,14 @@ impl NamespaceBackend {
     }
 
     pub(crate) async fn kill(&self, id: &SandboxId) -> Result<()> {
+        // Like create: finish the teardown even if the caller goes away.
+        let (this, id) = (self.clone(), id.clone());
+        tokio::spawn(async move { this.kill_now(&id).await })
+            .await
+            .map_err(|e| RuntimeError::io("kill task", io::Error::other(e)))?
+    }
+
+    async fn kill_now(&self, id: &SandboxId) -> Result<()> {
         let sb = self.get(id)?;
         let mut op = sb.op.lock().await;
         *op = true;

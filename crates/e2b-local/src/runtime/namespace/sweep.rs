@@ -78,6 +78,14 @@ pub(super) async fn sweep(backend: &NamespaceBackend) -> Vec<String> {
             Err(e) => report.push(format!("could not remove {}: {e}", dir.display())),
         }
     }
+    // Half-made blank disk images.
+    if let Ok(rd) = fs::read_dir(&inner.cache_dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().ends_with(".tmp") {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
     // Interrupted snapshots.
     if let Ok(rd) = fs::read_dir(&inner.snapshots_dir) {
         for e in rd.flatten() {
