@@ -85,7 +85,16 @@ async fn create_pause_resume_snapshot_restore_kill() {
 
     let listed: Vec<_> = rt.list().await.into_iter().map(|s| s.id).collect();
     assert_eq!(listed, vec![sb.id.clone()]);
-    rt.kill(&sb.id).await.expect("kill");
+    // A paused sandbox can be snapshotted under a chosen id (it stays paused) and killed.
+    rt.pause(&sb.id).await.expect("pause");
+    let named = e2b_local::runtime::SnapshotId::parse("lifecycle-snap:v1").unwrap();
+    let _ = rt.delete_snapshot(&named).await;
+    let snap2 = rt.snapshot_as(&sb.id, named.clone()).await.expect("snapshot while paused");
+    assert_eq!(snap2.id, named);
+    assert_eq!(rt.info(&sb.id).await.unwrap().state, SandboxState::Paused);
+    assert!(rt.snapshot_as(&sb.id, named.clone()).await.is_err(), "duplicate snapshot id");
+    rt.kill(&sb.id).await.expect("kill while paused");
+    rt.delete_snapshot(&named).await.expect("delete named snapshot");
     assert!(matches!(rt.info(&sb.id).await, Err(RuntimeError::SandboxNotFound(_))));
     assert!(matches!(rt.kill(&sb.id).await, Err(RuntimeError::SandboxNotFound(_))));
     assert!(!envd_answers(sb.envd, Duration::from_millis(300)).await);

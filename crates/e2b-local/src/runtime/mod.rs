@@ -416,7 +416,7 @@ impl Runtime {
         self.namespace.templates().list()
     }
 
-    /// Forgets a template; its files go once nothing uses them.
+    /// Forgets a template (its files stay: running sandboxes and snapshots may use them).
     ///
     /// ```no_run
     /// # fn demo(runtime: e2b_local::runtime::Runtime) -> e2b_local::runtime::Result<()> {
@@ -427,7 +427,7 @@ impl Runtime {
         self.namespace.templates().remove(name)
     }
 
-    /// Kills every sandbox and removes unused template versions.
+    /// Kills every sandbox and removes the runtime's nftables table.
     ///
     /// ```no_run
     /// # async fn demo(runtime: e2b_local::runtime::Runtime) -> e2b_local::runtime::Result<()> {

@@ -791,16 +791,10 @@ impl NamespaceBackend {
                 first.get_or_insert(e);
             }
         }
-        let in_use = self.snapshot_layers();
-        self.inner.templates.collect_garbage(&in_use);
         if let Err(e) = self.inner.firewall.uninstall() {
             first.get_or_insert(RuntimeError::io("removing the nftables table", e));
         }
         first.map_or(Ok(()), Err)
-    }
-
-    fn snapshot_layers(&self) -> Vec<PathBuf> {
-        snapshot::list_records(&self.inner.snapshots_dir).into_iter().flat_map(|r| r.layers).collect()
     }
 
     /// The nftables table as `nft list table` prints it (diagnostics and tests).

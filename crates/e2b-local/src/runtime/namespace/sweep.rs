@@ -78,6 +78,7 @@ pub(super) async fn sweep(backend: &NamespaceBackend) -> Vec<String> {
             Err(e) => report.push(format!("could not remove {}: {e}", dir.display())),
         }
     }
+    inner.templates.remove_abandoned_builds();
     // Half-made blank disk images.
     if let Ok(rd) = fs::read_dir(&inner.cache_dir) {
         for e in rd.flatten() {

@@ -302,8 +302,7 @@ impl TemplateStore {
         self.commit(name, &version, &staging, None)
     }
 
-    /// Forgets a template (its files stay until no sandbox or snapshot uses them; see
-    /// [`Self::collect_garbage`]).
+    /// Forgets a template. Its files stay: running sandboxes and snapshots may use them.
     pub(crate) fn remove(&self, name: &str) -> Result<()> {
         Self::check_name(name)?;
         let _lock = self.lock(name)?;
@@ -317,9 +316,10 @@ impl TemplateStore {
         }
     }
 
-    /// Deletes template versions that are neither current nor in `in_use`, and leftovers
-    /// of interrupted builds.
-    pub(crate) fn collect_garbage(&self, in_use: &[PathBuf]) {
+    /// Deletes leftovers of interrupted builds and imports (`.partial` directories). Old
+    /// versions are kept: sandboxes and snapshots (possibly of other runtimes sharing this
+    /// directory) may be built on them.
+    pub(crate) fn remove_abandoned_builds(&self) {
         let Ok(names) = fs::read_dir(&self.dir) else {
             return;
         };
@@ -328,14 +328,12 @@ impl TemplateStore {
             if !valid_name(&name) || !n.path().is_dir() {
                 continue;
             }
+            // A build in progress holds this lock, so what we find under it is abandoned.
             let Ok(lock) = self.lock(&name) else { continue };
-            let current = self.get(&name).ok().flatten().map(|i| i.rootfs);
             if let Ok(versions) = fs::read_dir(n.path()) {
                 for v in versions.flatten() {
-                    let rootfs = v.path().join("rootfs");
-                    let keep = current.as_ref() == Some(&rootfs) || in_use.contains(&rootfs);
-                    if v.path().is_dir() && !keep {
-                        tracing::info!(path = %v.path().display(), "removing unused template version");
+                    if v.file_name().to_string_lossy().ends_with(".partial") {
+                        tracing::info!(path = %v.path().display(), "removing an interrupted template build");
                         let _ = fs::remove_dir_all(v.path());
                     }
                 }
