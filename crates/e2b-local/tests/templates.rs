@@ -4,8 +4,8 @@
 //! Proves: `base` has the promised packages and the `user` account with passwordless sudo
 //! configured and envd installed at /usr/local/bin/envd; a second use reports `Cached`;
 //! a template imported from a directory or a tarball boots sandboxes that see its content;
-//! a changed recipe is detected and triggers a rebuild (shown with a recipe whose mirror is
-//! unreachable, so the rebuild fails fast, is reported as a typed error, leaves no partial
+//! a changed recipe is detected and triggers a rebuild (shown with a recipe whose mirror does
+//! not exist, so the rebuild fails fast, is reported as a typed error, leaves no partial
 //! build behind, and the previous `base` stays usable).
 
 mod support;
@@ -136,8 +136,8 @@ async fn changed_recipe_triggers_a_rebuild() {
     // The shared template directory must already hold a current base.
     TestRuntime::start(10).await.runtime.ensure_base_template().await.unwrap();
     let recipe = BaseRecipe {
-        // Unreachable on purpose (a closed local port): the build fails at once.
-        mirror: "http://127.0.0.1:9/debian".into(),
+        // A mirror that does not exist, on purpose: the rebuild fails at once.
+        mirror: "file:///nonexistent-e2b-mirror".into(),
         ..BaseRecipe::default()
     };
     let t = TestRuntime::start_with(TestRuntime::config(10).base_recipe(recipe)).await;
