@@ -63,6 +63,7 @@ struct Sandbox {
     last_cpu: Mutex<Option<(Instant, u64)>>,
     /// Serialises lifecycle operations (pause/resume/snapshot/kill) on this sandbox.
     op: tokio::sync::Mutex<bool>,
+    fw_chain: bool,
 }
 
 impl Sandbox {
@@ -310,6 +311,7 @@ impl NamespaceBackend {
             cgroup_made: false,
             veth: false,
             firewall: false,
+            fw_chain: Firewall::needs_chain(&spec.network),
             child: None,
         };
         let started = match self.spawn(&mut sb, &layers, &resources, &spec.network).await {
@@ -337,6 +339,7 @@ impl NamespaceBackend {
             exit: exit_rx,
             last_cpu: Mutex::new(None),
             op: tokio::sync::Mutex::new(false),
+            fw_chain: sb.fw_chain,
         });
         let envd = SocketAddr::new(lease.sandbox.into(), ENVD_PORT);
         let exit = sandbox.exit.clone();
@@ -724,6 +727,7 @@ impl NamespaceBackend {
             cgroup_made: true,
             veth: true,
             firewall: true,
+            fw_chain: sb.fw_chain,
             child: Some((sb.pid, sb.pidfd.clone(), sb.exit.clone())),
         };
         let errors = partial.teardown().await;
@@ -943,6 +947,8 @@ struct Partial {
     cgroup_made: bool,
     veth: bool,
     firewall: bool,
+    /// Whether the sandbox's egress policy has a chain of its own.
+    fw_chain: bool,
     child: Option<(u32, Arc<OwnedFd>, ExitRx)>,
 }
 
@@ -1003,8 +1009,8 @@ impl Partial {
         }
         if self.firewall {
             let fw = inner.firewall.clone();
-            let (id, addr) = (self.id.to_string(), self.lease.sandbox);
-            match tokio::task::spawn_blocking(move || fw.remove_sandbox(&id, addr)).await {
+            let (id, addr, chain) = (self.id.to_string(), self.lease.sandbox, self.fw_chain);
+            match tokio::task::spawn_blocking(move || fw.remove_sandbox(&id, addr, chain)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => errors.push(RuntimeError::io("removing firewall rules", e)),
                 Err(e) => errors.push(RuntimeError::io("firewall task", io::Error::other(e))),

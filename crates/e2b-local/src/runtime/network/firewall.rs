@@ -122,8 +122,23 @@ table inet {table} {{
         }
     }
 
-    /// Removes a sandbox's element and chain (whichever exist).
-    pub(crate) fn remove_sandbox(&self, id: &str, address: Ipv4Addr) -> io::Result<()> {
+    /// Whether a policy needs a chain of its own (it has allow or deny lists).
+    pub(crate) fn needs_chain(policy: &NetworkPolicy) -> bool {
+        !policy.allow_out.is_empty() || !policy.deny_out.is_empty()
+    }
+
+    /// Removes a sandbox's element (and its chain when `has_chain`) in one nft call; if that
+    /// fails (e.g. they were never fully added), removes whatever exists of them.
+    pub(crate) fn remove_sandbox(&self, id: &str, address: Ipv4Addr, has_chain: bool) -> io::Result<()> {
+        let table = &self.table;
+        let mut script = format!("delete element inet {table} egress {{ {address} }}\n");
+        if has_chain {
+            script += &format!("delete chain inet {table} {}\n", Self::chain_name(id));
+        }
+        Self::apply(&script).or_else(|_| self.remove_existing(id, address))
+    }
+
+    fn remove_existing(&self, id: &str, address: Ipv4Addr) -> io::Result<()> {
         let table = &self.table;
         let chain = Self::chain_name(id);
         let listing = self.list()?;
