@@ -72,7 +72,9 @@ async fn attacker_inside_sees_and_reaches_nothing_outside() {
         assert_eq!(lines.next(), Some("envd"));
         // Files: no work tree, no host /root or /tmp content, /proc/1/root is the sandbox.
         let out = probe(format!(
-            "for p in /work /work/wt-runtime /root/{marker} /tmp/{marker} /proc/1/root/work /proc/1/root/root/{marker}; do test -e $p && echo VISIBLE $p; done; cat /proc/1/root/etc/hostname 2>/dev/null || echo denied"
+            "for p in /work /work/wt-runtime /root/{marker} /tmp/{marker} /proc/1/root/work /proc/1/root/root/{marker} /sys/class /dev/vda /dev/loop0 /dev/kmsg; do test -e $p && echo VISIBLE $p; done; \
+             test \"$(head -c 16 /proc/kcore 2>/dev/null | wc -c)\" = 0 || echo VISIBLE kcore; \
+             cat /proc/1/root/etc/hostname 2>/dev/null || echo denied"
         ))
         .await;
         // root may look through /proc/1/root (it is the sandbox's own root); user may not.
