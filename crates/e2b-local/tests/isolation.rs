@@ -15,7 +15,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use e2b_local::runtime::{Resources, RuntimeEvent, SandboxSpec};
-use support::{TestRuntime, envd_answers, exec, host_ready};
+use support::{TestRuntime, envd_answers, exec};
 
 /// Raw syscalls from Python, printing the errno (0 = the call succeeded).
 fn syscall_probe(nr: i64, args: &str) -> String {
@@ -26,10 +26,9 @@ fn syscall_probe(nr: i64, args: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attacker_inside_sees_and_reaches_nothing_outside() {
-    if !host_ready("attacker_inside_sees_and_reaches_nothing_outside") {
+    let Some(t) = TestRuntime::for_test("attacker_inside_sees_and_reaches_nothing_outside", 3).await else {
         return;
-    }
-    let t = TestRuntime::start(3).await;
+    };
     let rt = &t.runtime;
     let a = rt.create(SandboxSpec::template("base")).await.expect("create a");
     let b = rt.create(SandboxSpec::template("base")).await.expect("create b");
@@ -138,10 +137,9 @@ async fn attacker_inside_sees_and_reaches_nothing_outside() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fork_bomb_memory_hog_and_disk_fill_stay_inside() {
-    if !host_ready("fork_bomb_memory_hog_and_disk_fill_stay_inside") {
+    let Some(t) = TestRuntime::for_test("fork_bomb_memory_hog_and_disk_fill_stay_inside", 4).await else {
         return;
-    }
-    let t = TestRuntime::start(4).await;
+    };
     let rt = &t.runtime;
     let limits = Resources { cpu_count: 1, memory_mib: 128, disk_mib: 64, pids_max: 128 };
     let sb = rt.create(SandboxSpec::template("base").resources(limits)).await.expect("create");

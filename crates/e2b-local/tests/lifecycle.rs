@@ -11,14 +11,13 @@ mod support;
 use std::time::Duration;
 
 use e2b_local::runtime::{EnvdInit, MemoryCapture, Resources, RuntimeError, SandboxSpec, SandboxState};
-use support::{TestRuntime, envd_answers, exec, host_ready};
+use support::{TestRuntime, envd_answers, exec};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_pause_resume_snapshot_restore_kill() {
-    if !host_ready("create_pause_resume_snapshot_restore_kill") {
+    let Some(t) = TestRuntime::for_test("create_pause_resume_snapshot_restore_kill", 1).await else {
         return;
-    }
-    let t = TestRuntime::start(1).await;
+    };
     let rt = &t.runtime;
 
     let sb = rt
@@ -104,10 +103,9 @@ async fn create_pause_resume_snapshot_restore_kill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_typed_error_and_leaves_nothing() {
-    if !host_ready("bad_input_is_a_typed_error_and_leaves_nothing") {
+    let Some(t) = TestRuntime::for_test("bad_input_is_a_typed_error_and_leaves_nothing", 2).await else {
         return;
-    }
-    let t = TestRuntime::start(2).await;
+    };
     let rt = &t.runtime;
     assert!(matches!(
         rt.create(SandboxSpec::template("no-such-template")).await,
@@ -136,10 +134,9 @@ async fn bad_input_is_a_typed_error_and_leaves_nothing() {
 /// `kill` still removes everything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn envd_death_is_reported_and_cleaned_up() {
-    if !host_ready("envd_death_is_reported_and_cleaned_up") {
+    let Some(t) = TestRuntime::for_test("envd_death_is_reported_and_cleaned_up", 12).await else {
         return;
-    }
-    let t = TestRuntime::start(12).await;
+    };
     let rt = &t.runtime;
     let mut events = rt.events();
     let sb = rt.create(SandboxSpec::template("base")).await.unwrap();

@@ -17,10 +17,9 @@ use support::{TestRuntime, exec, host_ready};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn base_template_contents_and_cache() {
-    if !host_ready("base_template_contents_and_cache") {
+    let Some(t) = TestRuntime::for_test("base_template_contents_and_cache", 8).await else {
         return;
-    }
-    let t = TestRuntime::start(8).await;
+    };
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let rt: Runtime = t.runtime.clone().with_progress(move |p| log.lock().unwrap().push(p));
@@ -70,10 +69,9 @@ async fn base_template_contents_and_cache() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_from_directory_and_tarball() {
-    if !host_ready("import_from_directory_and_tarball") {
+    let Some(t) = TestRuntime::for_test("import_from_directory_and_tarball", 9).await else {
         return;
-    }
-    let t = TestRuntime::start(9).await;
+    };
     let rt = &t.runtime;
     let base = rt.ensure_base_template().await.unwrap();
     // A "custom" rootfs: base plus a marker file, as a directory and as a tarball.

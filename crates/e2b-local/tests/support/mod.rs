@@ -107,6 +107,12 @@ impl TestRuntime {
             .health_timeout(Duration::from_secs(30))
     }
 
+    /// The runtime `t<n>` for the named test, or `None` (test skipped) when the host is not
+    /// ready outside CI.
+    pub async fn for_test(test: &str, n: u8) -> Option<Self> {
+        if host_ready(test) { Some(Self::start(n).await) } else { None }
+    }
+
     pub async fn start(n: u8) -> Self {
         Self::start_with(Self::config(n)).await
     }
