@@ -23,7 +23,12 @@ pub(crate) enum Hierarchy {
 impl Hierarchy {
     /// Detects the layout from `/proc/self/mountinfo`.
     pub(crate) fn detect() -> io::Result<Self> {
-        let info = fs::read_to_string("/proc/self/mountinfo")?;
+        Self::from_mountinfo(&fs::read_to_string("/proc/self/mountinfo")?)
+    }
+
+    /// The layout described by a mountinfo text: v2 when a cgroup2 filesystem is mounted
+    /// at `/sys/fs/cgroup`, else the v1 controllers wherever they are mounted.
+    fn from_mountinfo(info: &str) -> io::Result<Self> {
         let mut v2_root = None;
         let mut v1 = std::collections::HashMap::new();
         for line in info.lines() {
@@ -340,5 +345,79 @@ fn wait_for(mut done: impl FnMut() -> io::Result<bool>) -> io::Result<()> {
         } else {
             std::thread::yield_now();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1_HYBRID: &str = "\
+30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+32 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+33 30 0:29 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+34 30 0:30 / /sys/fs/cgroup/pids rw - cgroup cgroup rw,pids
+35 30 0:31 / /sys/fs/cgroup/freezer rw - cgroup cgroup rw,freezer
+";
+
+    #[test]
+    fn hybrid_hosts_use_the_v1_controllers() {
+        let h = Hierarchy::from_mountinfo(V1_HYBRID).unwrap();
+        let Hierarchy::V1 { cpu, cpuacct, memory, .. } = &h else { panic!("{h:?}") };
+        assert_eq!(cpu, cpuacct);
+        assert_eq!(memory, Path::new("/sys/fs/cgroup/memory"));
+        // Co-mounted controllers yield one directory, not two.
+        assert_eq!(h.dirs(Path::new("x")).len(), 4);
+    }
+
+    #[test]
+    fn pure_v2_is_detected_and_missing_controllers_are_an_error() {
+        let v2 = "30 25 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+        assert!(matches!(Hierarchy::from_mountinfo(v2).unwrap(), Hierarchy::V2(_)));
+        let err = Hierarchy::from_mountinfo("1 0 0:1 / / rw - ext4 /dev/vda rw\n").unwrap_err();
+        assert!(err.to_string().contains("not mounted"), "{err}");
+    }
+
+    /// The v2 writes, against a directory laid out like a cgroup2 mount.
+    #[test]
+    fn v2_limits_and_delegation_are_written() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        fs::write(r.join("cgroup.controllers"), "cpuset cpu io memory pids").unwrap();
+        fs::write(r.join("cgroup.subtree_control"), "").unwrap();
+        // A real cgroupfs creates these files itself; mimic it for the parent levels.
+        for dir in ["e2b-local", "e2b-local/i"] {
+            fs::create_dir(r.join(dir)).unwrap();
+            fs::write(r.join(dir).join("cgroup.controllers"), "cpu memory pids").unwrap();
+            fs::write(r.join(dir).join("cgroup.subtree_control"), "").unwrap();
+        }
+        let h = Hierarchy::V2(r.to_path_buf());
+        h.prepare_parent(Path::new("e2b-local/i")).unwrap();
+        // The fake file keeps only the last write; the kernel would accumulate them.
+        assert_eq!(fs::read_to_string(r.join("e2b-local/i/cgroup.subtree_control")).unwrap(), "+pids");
+        let cg = SandboxCgroup::new(h, PathBuf::from("e2b-local/i/sb"));
+        cg.create(&Resources { cpu_count: 2, memory_mib: 512, disk_mib: 64, pids_max: 100 }).unwrap();
+        let dir = r.join("e2b-local/i/sb");
+        assert_eq!(fs::read_to_string(dir.join("cpu.max")).unwrap(), "200000 100000");
+        assert_eq!(fs::read_to_string(dir.join("memory.max")).unwrap(), (512u64 << 20).to_string());
+        assert_eq!(fs::read_to_string(dir.join("memory.swap.max")).unwrap(), "0");
+        assert_eq!(fs::read_to_string(dir.join("pids.max")).unwrap(), "100");
+
+        // Counters as the v2 files report them.
+        fs::write(dir.join("cpu.stat"), "usage_usec 1500\nuser_usec 1000\n").unwrap();
+        fs::write(dir.join("memory.current"), "4096\n").unwrap();
+        fs::write(dir.join("memory.stat"), "anon 1024\nfile 2048\nfile_mapped 0\n").unwrap();
+        fs::write(dir.join("memory.events"), "low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\n").unwrap();
+        fs::write(dir.join("pids.current"), "7\n").unwrap();
+        let c = cg.counters().unwrap();
+        assert_eq!(
+            (c.cpu_usage_ns, c.mem_usage, c.mem_cache, c.oom_kills, c.pids),
+            (1_500_000, 4096, 2048, 2, 7)
+        );
+        // The freezer: "frozen 1" settles a freeze.
+        fs::write(dir.join("cgroup.events"), "populated 1\nfrozen 1\n").unwrap();
+        cg.freeze().unwrap();
+        assert_eq!(fs::read_to_string(dir.join("cgroup.freeze")).unwrap(), "1");
     }
 }
