@@ -4,7 +4,8 @@
 //!
 //! Proves: by default a sandbox reaches the upstream (forwarding + masquerade);
 //! `allow_internet = false` blocks it; `deny_out` blocks just the listed network;
-//! `allow_out` wins over the blanket deny; each sandbox has exactly one element in the
+//! `allow_out` wins over the blanket deny; policies can be replaced on running sandboxes
+//! (`update_network`), in both directions; each sandbox has exactly one element in the
 //! runtime's nftables map while it lives, and none after kill.
 
 mod support;
@@ -113,6 +114,15 @@ async fn egress_policy_is_enforced_against_a_fake_upstream() {
     assert!(reach(&deny_one, "203.0.113.11").await, "deny_out blocked too much");
     assert!(reach(&allow_one, "203.0.113.11").await, "allow_out must win over the deny");
     assert!(!reach(&allow_one, "203.0.113.10").await, "allow_out let other traffic out");
+
+    // Policies can be changed on running sandboxes, both ways.
+    rt.update_network(&open.id, NetworkPolicy::default().allow_internet(false)).await.unwrap();
+    assert!(!reach(&open, "203.0.113.10").await, "updated policy not enforced");
+    assert_eq!(rt.info(&open.id).await.unwrap().network, NetworkPolicy::default().allow_internet(false));
+    rt.update_network(&closed.id, NetworkPolicy::default()).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(reach(&closed, "203.0.113.10").await, "re-opened sandbox still blocked");
+    rt.update_network(&open.id, NetworkPolicy::default().deny_out(ip("203.0.113.11/32"))).await.unwrap();
+    assert!(reach(&open, "203.0.113.10").await && !reach(&open, "203.0.113.11").await);
 
     // One map element per sandbox while it lives; none afterwards.
     let listing = rt.host_resources().nft_listing;

@@ -80,6 +80,8 @@ pub trait Backend: Send + Sync {
     ) -> Result<SandboxInfo>;
     /// Kills the sandbox and removes everything it had on the host.
     async fn kill(&self, id: &SandboxId) -> Result<()>;
+    /// Replaces the sandbox's egress policy.
+    async fn update_network(&self, id: &SandboxId, policy: NetworkPolicy) -> Result<()>;
     /// Host-reachable address of the sandbox's envd.
     async fn envd_endpoint(&self, id: &SandboxId) -> Result<std::net::SocketAddr>;
     /// One metrics sample from host-side counters.
@@ -126,6 +128,9 @@ impl Backend for NamespaceBackend {
     }
     async fn kill(&self, id: &SandboxId) -> Result<()> {
         NamespaceBackend::kill(self, id).await
+    }
+    async fn update_network(&self, id: &SandboxId, policy: NetworkPolicy) -> Result<()> {
+        NamespaceBackend::update_network(self, id, policy).await
     }
     async fn envd_endpoint(&self, id: &SandboxId) -> Result<std::net::SocketAddr> {
         Ok(NamespaceBackend::info(self, id)?.envd)
@@ -275,6 +280,21 @@ impl Runtime {
     /// ```
     pub async fn kill(&self, id: &SandboxId) -> Result<()> {
         self.backend.kill(id).instrument(tracing::info_span!("sandbox.kill", sandbox = %id)).await
+    }
+
+    /// Replaces a running sandbox's egress policy (E2B's `PUT /sandboxes/{id}/network`).
+    ///
+    /// ```no_run
+    /// # async fn demo(runtime: e2b_local::runtime::Runtime, id: e2b_local::runtime::SandboxId) -> e2b_local::runtime::Result<()> {
+    /// use e2b_local::runtime::NetworkPolicy;
+    /// runtime.update_network(&id, NetworkPolicy::default().allow_internet(false)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_network(&self, id: &SandboxId, policy: NetworkPolicy) -> Result<()> {
+        self.backend
+            .update_network(id, policy)
+            .instrument(tracing::info_span!("sandbox.update_network", sandbox = %id))
+            .await
     }
 
     /// One sandbox.

@@ -238,6 +238,8 @@ pub struct SandboxInfo {
     pub started_at: SystemTime,
     /// Free-form labels given at creation (the control plane stores metadata here).
     pub labels: BTreeMap<String, String>,
+    /// Egress policy in force.
+    pub network: super::network::NetworkPolicy,
     /// Host pid of envd (pid 1 inside the sandbox).
     pub pid: u32,
 }

@@ -63,7 +63,8 @@ struct Sandbox {
     last_cpu: Mutex<Option<(Instant, u64)>>,
     /// Serialises lifecycle operations (pause/resume/snapshot/kill) on this sandbox.
     op: tokio::sync::Mutex<bool>,
-    fw_chain: bool,
+    /// The egress policy in force (changed by `update_network`).
+    network: Mutex<NetworkPolicy>,
 }
 
 impl Sandbox {
@@ -78,6 +79,7 @@ impl Sandbox {
             resources: self.resources,
             started_at: self.started_at,
             labels: self.labels.clone(),
+            network: self.network.lock().expect("network").clone(),
             pid: self.pid,
         }
     }
@@ -339,7 +341,7 @@ impl NamespaceBackend {
             exit: exit_rx,
             last_cpu: Mutex::new(None),
             op: tokio::sync::Mutex::new(false),
-            fw_chain: sb.fw_chain,
+            network: Mutex::new(spec.network.clone()),
         });
         let envd = SocketAddr::new(lease.sandbox.into(), ENVD_PORT);
         let exit = sandbox.exit.clone();
@@ -696,6 +698,25 @@ impl NamespaceBackend {
         result?
     }
 
+    /// Replaces a sandbox's egress policy. While the rules are swapped the sandbox briefly
+    /// has no element, and so no egress (fail-closed).
+    pub(crate) async fn update_network(&self, id: &SandboxId, policy: NetworkPolicy) -> Result<()> {
+        let sb = self.get(id)?;
+        let _op = sb.op.lock().await;
+        let old_chain = Firewall::needs_chain(&sb.network.lock().expect("network"));
+        let fw = self.inner.firewall.clone();
+        let (sid, addr, new) = (sb.id.to_string(), sb.lease.sandbox, policy.clone());
+        tokio::task::spawn_blocking(move || {
+            fw.remove_sandbox(&sid, addr, old_chain)?;
+            fw.add_sandbox(&sid, addr, &new)
+        })
+        .await
+        .map_err(|e| RuntimeError::io("firewall task", io::Error::other(e)))?
+        .ctx(|| format!("updating the egress rules of {id}"))?;
+        *sb.network.lock().expect("network") = policy;
+        Ok(())
+    }
+
     pub(crate) fn list_snapshots(&self) -> Result<Vec<SnapshotInfo>> {
         snapshot::list(&self.inner.snapshots_dir)
     }
@@ -727,7 +748,7 @@ impl NamespaceBackend {
             cgroup_made: true,
             veth: true,
             firewall: true,
-            fw_chain: sb.fw_chain,
+            fw_chain: Firewall::needs_chain(&sb.network.lock().expect("network")),
             child: Some((sb.pid, sb.pidfd.clone(), sb.exit.clone())),
         };
         let errors = partial.teardown().await;
