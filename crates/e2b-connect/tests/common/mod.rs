@@ -34,6 +34,7 @@ pub struct Probe {
 /// * `sleep`: start, then nothing (until the deadline)
 /// * `deadline`: start, then a stdout event with the handler's deadline in ms
 /// * `big`: start, then stdout of `args[0]` bytes
+/// * `stream`: start, then `args[0]` stdout events of `args[1]` bytes each
 pub struct TestProcess {
     pub probe: Arc<Probe>,
 }
@@ -82,6 +83,11 @@ impl Process for TestProcess {
             "big" => {
                 let n: usize = config.args[0].parse().unwrap();
                 Box::pin(futures::stream::iter([Ok(event(stdout(vec![b'x'; n])))]))
+            }
+            "stream" => {
+                let count: usize = config.args[0].parse().unwrap();
+                let chunk = Bytes::from(vec![b'x'; config.args[1].parse().unwrap()]);
+                Box::pin(futures::stream::iter((0..count).map(move |_| Ok(event(stdout(chunk.clone()))))))
             }
             other => return Err(Status::invalid_argument(format!("unknown test cmd {other}"))),
         };

@@ -37,6 +37,10 @@ const impl = {
       await new Promise((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
     } else if (cmd === "big") {
       yield stdout("x".repeat(Number(req.process.args[0])));
+    } else if (cmd === "stream") {
+      const chunk = new Uint8Array(Number(req.process.args[1])).fill(120);
+      const ev = event({ case: "data", value: { output: { case: "stdout", value: chunk } } });
+      for (let i = 0; i < Number(req.process.args[0]); i++) yield ev;
     } else if (cmd === "deadline") {
       yield stdout(String(ctx.timeoutMs()));
     }
