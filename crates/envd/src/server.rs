@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::IntoResponse;
+use e2b_connect::server::envd::{filesystem_routes, process_routes};
+use e2b_connect::server::{ConnectRouter, is_grpc};
 use e2b_proto::filesystem::filesystem_server::FilesystemServer;
 use e2b_proto::process::process_server::ProcessServer;
 use futures::future::BoxFuture;
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
@@ -58,6 +60,7 @@ struct Inner {
     settings: Arc<Settings>,
     process: Arc<ProcessService>,
     filesystem: Arc<FilesystemService>,
+    connect: ConnectRouter,
     http: axum::Router,
 }
 
@@ -90,15 +93,10 @@ impl Envd {
         let reaper = Reaper::start(config.reap_orphans).map_err(Error::Reaper)?;
         let settings = Arc::new(Settings::new(&config));
         let http = crate::http::router(Arc::clone(&settings), config.version.clone(), config.sync_clock);
-        Ok(Envd {
-            inner: Arc::new(Inner {
-                process: Arc::new(ProcessService::new(Arc::clone(&settings), reaper)),
-                filesystem: Arc::new(FilesystemService::new(Arc::clone(&settings))),
-                settings,
-                http,
-                config,
-            }),
-        })
+        let process = Arc::new(ProcessService::new(Arc::clone(&settings), reaper));
+        let filesystem = Arc::new(FilesystemService::new(Arc::clone(&settings)));
+        let connect = process_routes(Arc::clone(&process)).merge(filesystem_routes(Arc::clone(&filesystem)));
+        Ok(Envd { inner: Arc::new(Inner { process, filesystem, connect, settings, http, config }) })
     }
 
     /// The configuration it was created with.
@@ -226,13 +224,6 @@ fn exempt(method: &Method, path: &str) -> bool {
     )
 }
 
-/// Whether a request speaks gRPC (`application/grpc`, `application/grpc+proto`...).
-pub(crate) fn is_grpc<B>(request: &Request<B>) -> bool {
-    request.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
-        ct == "application/grpc" || ct.starts_with("application/grpc+") || ct.starts_with("application/grpc;")
-    })
-}
-
 const PROCESS_PREFIX: &str = "/process.Process/";
 const FILESYSTEM_PREFIX: &str = "/filesystem.Filesystem/";
 
@@ -301,7 +292,7 @@ where
         };
     }
     if rpc {
-        return connect_unavailable();
+        return inner.connect.handle(request).await.map(Body::new);
     }
     let mut router = inner.http.clone();
     match router.call(request).await {
@@ -318,13 +309,4 @@ fn grpc_unimplemented() -> Response<Body> {
         .headers_mut()
         .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/grpc"));
     response
-}
-
-fn connect_unavailable() -> Response<Body> {
-    let body = serde_json::json!({
-        "code": "unimplemented",
-        "message": "this envd build serves these RPCs over gRPC only",
-    });
-    (StatusCode::UNSUPPORTED_MEDIA_TYPE, [(http::header::CONTENT_TYPE, "application/json")], body.to_string())
-        .into_response()
 }

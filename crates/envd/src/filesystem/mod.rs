@@ -143,7 +143,10 @@ fn list_dir(requested: &Path, depth: u32) -> Result<Vec<EntryInfo>, Status> {
     match std::fs::metadata(&real) {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => {
-            return Err(Status::invalid_argument(format!("path is not a directory: {}", requested.display())));
+            return Err(Status::invalid_argument(format!(
+                "path is not a directory: {}",
+                requested.display()
+            )));
         }
         Err(e) => return Err(io_status("error getting file info", requested, &e)),
     }
