@@ -14,9 +14,9 @@ use std::time::Duration;
 use common::*;
 use e2b_proto::filesystem::watch_dir_response::Event as WatchEvent;
 use e2b_proto::filesystem::{
-    CreateWatcherRequest, EntryInfo, EventType, FileType, FilesystemEvent, GetWatcherEventsRequest, ListDirRequest,
-    MakeDirRequest, MoveRequest, RemoveRequest, RemoveWatcherRequest, StatRequest, WatchDirRequest,
-    WatchDirResponse,
+    CreateWatcherRequest, EntryInfo, EventType, FileType, FilesystemEvent, GetWatcherEventsRequest,
+    ListDirRequest, MakeDirRequest, MoveRequest, RemoveRequest, RemoveWatcherRequest, StatRequest,
+    WatchDirRequest, WatchDirResponse,
 };
 use futures::StreamExt;
 use tonic::Code;
@@ -99,9 +99,13 @@ async fn relative_paths_and_owners() {
     assert_eq!((entry.owner.as_str(), entry.r#type), (user.name.as_str(), FileType::Directory as i32));
     for dir in ["made", "made/deep"] {
         let meta = std::fs::metadata(user.home.join(dir)).unwrap();
-        assert_eq!((std::os::unix::fs::MetadataExt::uid(&meta), meta.permissions().mode() & 0o777), (user.uid, 0o755));
+        assert_eq!(
+            (std::os::unix::fs::MetadataExt::uid(&meta), meta.permissions().mode() & 0o777),
+            (user.uid, 0o755)
+        );
     }
-    let entry = fs.stat(as_user(StatRequest { path: "~/made".into() }, &user.name)).await.unwrap().into_inner();
+    let entry =
+        fs.stat(as_user(StatRequest { path: "~/made".into() }, &user.name)).await.unwrap().into_inner();
     assert_eq!(entry.entry.unwrap().path, s(&user.home.join("made")));
 }
 
@@ -133,7 +137,10 @@ async fn move_and_remove() {
     std::fs::create_dir_all(dir.path().join("to/there")).unwrap();
     std::fs::write(dir.path().join("to/there/b"), b"old").unwrap();
     let entry = fs
-        .r#move(MoveRequest { source: s(&dir.path().join("a")), destination: s(&dir.path().join("to/there/b")) })
+        .r#move(MoveRequest {
+            source: s(&dir.path().join("a")),
+            destination: s(&dir.path().join("to/there/b")),
+        })
         .await
         .unwrap()
         .into_inner()
@@ -163,7 +170,10 @@ async fn move_and_remove() {
 }
 
 fn names(entries: &[EntryInfo], root: &Path) -> Vec<String> {
-    entries.iter().map(|e| e.path.strip_prefix(&format!("{}/", s(root))).unwrap_or(&e.path).to_owned()).collect()
+    entries
+        .iter()
+        .map(|e| e.path.strip_prefix(&format!("{}/", s(root))).unwrap_or(&e.path).to_owned())
+        .collect()
 }
 
 /// ListDir: depth, lexical depth-first order, root excluded, symlinked
@@ -191,10 +201,17 @@ async fn list_dir_walks() {
     assert_eq!(names(&one, &root), ["a", "b", "c.txt", "d-link"], "depth 0 means 1");
     let link = one.iter().find(|e| e.name == "d-link").unwrap();
     assert_eq!(link.r#type, FileType::Directory as i32);
-    assert_eq!(link.symlink_target.as_deref(), Some(s(&std::fs::canonicalize(dir.path().join("other")).unwrap()).as_str()));
+    assert_eq!(
+        link.symlink_target.as_deref(),
+        Some(s(&std::fs::canonicalize(dir.path().join("other")).unwrap()).as_str())
+    );
 
     let two = list(s(&root), 2).await.unwrap();
-    assert_eq!(names(&two, &root), ["a", "a/x", "b", "b/bb", "c.txt", "d-link"], "symlinked dirs are not entered");
+    assert_eq!(
+        names(&two, &root),
+        ["a", "a/x", "b", "b/bb", "c.txt", "d-link"],
+        "symlinked dirs are not entered"
+    );
     let three = list(s(&root), 3).await.unwrap();
     assert!(names(&three, &root).contains(&"b/bb/deep".to_owned()));
 
@@ -223,14 +240,17 @@ async fn list_dir_with_invalid_utf8_names() {
     std::fs::write(dir.path().join(bad), b"x").unwrap();
     std::fs::write(dir.path().join("good"), b"x").unwrap();
     let mut fs = envd.fs().await;
-    let entries = fs.list_dir(ListDirRequest { path: s(dir.path()), depth: 1 }).await.unwrap().into_inner().entries;
+    let entries =
+        fs.list_dir(ListDirRequest { path: s(dir.path()), depth: 1 }).await.unwrap().into_inner().entries;
     let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["bad-\u{fffd}-name", "good"]);
 }
 
 async fn next_watch(stream: &mut tonic::Streaming<WatchDirResponse>) -> Option<FilesystemEvent> {
     loop {
-        let item = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("a watch event in time");
+        let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("a watch event in time");
         match item?.expect("no stream error").event? {
             WatchEvent::Filesystem(event) => return Some(event),
             WatchEvent::Keepalive(_) => continue,
@@ -252,7 +272,12 @@ async fn watch_dir_events() {
     let dir = tempfile::tempdir().unwrap();
     let mut fs = envd.fs().await;
     let mut stream = fs
-        .watch_dir(WatchDirRequest { path: s(dir.path()), recursive: true, include_entry: true, allow_network_mounts: false })
+        .watch_dir(WatchDirRequest {
+            path: s(dir.path()),
+            recursive: true,
+            include_entry: true,
+            allow_network_mounts: false,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -292,7 +317,10 @@ async fn watch_dir_events() {
 
     std::fs::remove_file(dir.path().join("g")).unwrap();
     let removed = next_watch(&mut stream).await.unwrap();
-    assert_eq!((removed.name.as_str(), kind(&removed), removed.entry.is_none()), ("g", EventType::Remove, true));
+    assert_eq!(
+        (removed.name.as_str(), kind(&removed), removed.entry.is_none()),
+        ("g", EventType::Remove, true)
+    );
 }
 
 /// A non-recursive watch sees only direct children; files, missing paths
@@ -315,9 +343,15 @@ async fn watch_dir_scope_and_errors() {
     assert_eq!(event.name, "top", "nested changes are not reported without recursive");
     assert!(event.entry.is_none(), "no entry unless asked for");
 
-    let err = fs.watch_dir(WatchDirRequest { path: s(&dir.path().join("top")), ..Default::default() }).await.unwrap_err();
+    let err = fs
+        .watch_dir(WatchDirRequest { path: s(&dir.path().join("top")), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
-    let err = fs.watch_dir(WatchDirRequest { path: s(&dir.path().join("none")), ..Default::default() }).await.unwrap_err();
+    let err = fs
+        .watch_dir(WatchDirRequest { path: s(&dir.path().join("none")), ..Default::default() })
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
 }
 
@@ -329,7 +363,12 @@ async fn polled_watchers() {
     let dir = tempfile::tempdir().unwrap();
     let mut fs = envd.fs().await;
     let id = fs
-        .create_watcher(CreateWatcherRequest { path: s(dir.path()), recursive: false, include_entry: false, allow_network_mounts: false })
+        .create_watcher(CreateWatcherRequest {
+            path: s(dir.path()),
+            recursive: false,
+            include_entry: false,
+            allow_network_mounts: false,
+        })
         .await
         .unwrap()
         .into_inner()
@@ -339,8 +378,12 @@ async fn polled_watchers() {
     std::fs::remove_file(dir.path().join("one")).unwrap();
     let mut events = Vec::new();
     for _ in 0..100 {
-        let batch =
-            fs.get_watcher_events(GetWatcherEventsRequest { watcher_id: id.clone() }).await.unwrap().into_inner().events;
+        let batch = fs
+            .get_watcher_events(GetWatcherEventsRequest { watcher_id: id.clone() })
+            .await
+            .unwrap()
+            .into_inner()
+            .events;
         events.extend(batch.into_iter().map(|e| (e.name, kind_of(e.r#type))));
         if events.iter().any(|(_, k)| *k == EventType::Remove) {
             break;
@@ -349,7 +392,11 @@ async fn polled_watchers() {
     }
     assert_eq!(
         events,
-        [("one".into(), EventType::Create), ("one".into(), EventType::Write), ("one".into(), EventType::Remove)]
+        [
+            ("one".into(), EventType::Create),
+            ("one".into(), EventType::Write),
+            ("one".into(), EventType::Remove)
+        ]
     );
     let again = fs.get_watcher_events(GetWatcherEventsRequest { watcher_id: id.clone() }).await.unwrap();
     assert!(again.into_inner().events.is_empty(), "drained");
@@ -387,7 +434,10 @@ async fn uploads_appear_as_create_and_write() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     let a = next_watch(&mut stream).await.unwrap();
     let b = next_watch(&mut stream).await.unwrap();
-    assert_eq!([(a.name.as_str(), kind(&a)), (b.name.as_str(), kind(&b))], [("up.txt", EventType::Create), ("up.txt", EventType::Write)]);
+    assert_eq!(
+        [(a.name.as_str(), kind(&a)), (b.name.as_str(), kind(&b))],
+        [("up.txt", EventType::Create), ("up.txt", EventType::Write)]
+    );
     let c = tokio::time::timeout(Duration::from_millis(300), next_watch(&mut stream)).await;
     assert!(c.is_err(), "nothing else (no temp file names): {c:?}");
 }

@@ -69,7 +69,8 @@ async fn access_token_enforcement() {
     assert_eq!(get(&envd.url("/metrics"), &[]).await.status, 401);
 
     // Connect (the SDKs' protocol) and gRPC.
-    let connect = post(&envd.url("/process.Process/List"), &[("content-type", "application/json")], "{}").await;
+    let connect =
+        post(&envd.url("/process.Process/List"), &[("content-type", "application/json")], "{}").await;
     assert_eq!(connect.status, 401);
     let connect = post(
         &envd.url("/process.Process/List"),
@@ -80,7 +81,8 @@ async fn access_token_enforcement() {
     assert_eq!((connect.status.as_u16(), connect.text().as_str()), (200, "{}"));
     let mut client = envd.process().await;
     assert!(client.list(e2b_proto::process::ListRequest {}).await.is_err());
-    let listed = client.list(request(e2b_proto::process::ListRequest {}, &[("x-access-token", "s3cret")])).await;
+    let listed =
+        client.list(request(e2b_proto::process::ListRequest {}, &[("x-access-token", "s3cret")])).await;
     assert!(listed.is_ok());
 }
 
@@ -101,7 +103,9 @@ async fn signed_file_urls() {
 
     let future = chrono::Utc::now().timestamp() + 60;
     let sig = sign(&path, "read", "root", token, Some(future));
-    let ok = read(format!("path={}&username=root&signature={}&signature_expiration={future}", q(&path), q(&sig))).await;
+    let ok =
+        read(format!("path={}&username=root&signature={}&signature_expiration={future}", q(&path), q(&sig)))
+            .await;
     assert_eq!(ok.status, 200);
 
     let past = chrono::Utc::now().timestamp() - 1;
@@ -177,7 +181,8 @@ async fn init_rules() {
     assert_eq!(init(r#"{"accessToken":"other"}"#, &[]).await.status, 401, "the token cannot be taken over");
     assert_eq!(init("{}", &[]).await.status, 401, "nor cleared without proof");
     // A replay (older timestamp) is accepted but changes nothing.
-    let replay = init(r#"{"accessToken":"tok1","timestamp":"2025-01-01T00:00:00Z","envVars":{"B":"2"}}"#, &[]).await;
+    let replay =
+        init(r#"{"accessToken":"tok1","timestamp":"2025-01-01T00:00:00Z","envVars":{"B":"2"}}"#, &[]).await;
     assert_eq!(replay.status, 204);
     let envs = get(&envd.url("/envs"), &[("x-access-token", "tok1")]).await.json();
     assert_eq!(envs["A"], "1");
@@ -189,7 +194,10 @@ async fn init_rules() {
 
     // Rotation with proof, then clearing with proof via the header.
     assert_eq!(init(r#"{"accessToken":"tok1","timestamp":"2026-02-01T00:00:00Z"}"#, &[]).await.status, 204);
-    assert_eq!(init(r#"{"timestamp":"2026-03-01T00:00:00Z"}"#, &[("x-access-token", "tok1")]).await.status, 204);
+    assert_eq!(
+        init(r#"{"timestamp":"2026-03-01T00:00:00Z"}"#, &[("x-access-token", "tok1")]).await.status,
+        204
+    );
     assert_eq!(get(&envd.url("/envs"), &[]).await.status, 200, "token cleared");
 }
 
@@ -198,7 +206,18 @@ async fn init_rules() {
 async fn metrics() {
     let envd = TestEnvd::default().await;
     let m = get(&envd.url("/metrics"), &[]).await.json();
-    for key in ["ts", "cpu_count", "cpu_used_pct", "mem_total_mib", "mem_used_mib", "mem_total", "mem_used", "mem_cache", "disk_used", "disk_total"] {
+    for key in [
+        "ts",
+        "cpu_count",
+        "cpu_used_pct",
+        "mem_total_mib",
+        "mem_used_mib",
+        "mem_total",
+        "mem_used",
+        "mem_cache",
+        "disk_used",
+        "disk_total",
+    ] {
         assert!(m.get(key).is_some(), "{key} missing: {m}");
     }
     assert!(m["cpu_count"].as_u64().unwrap() >= 1);
@@ -254,7 +273,9 @@ async fn downloads() {
     assert_eq!(dir_reply.json()["message"], format!("path '{}' is a directory", s(dir.path())));
     let unknown = get(&envd.url("/files?path=x&username=no-such-user-zz"), &[]).await;
     assert_eq!(unknown.status, 401);
-    assert!(unknown.json()["message"].as_str().unwrap().starts_with("error looking up user 'no-such-user-zz'"));
+    assert!(
+        unknown.json()["message"].as_str().unwrap().starts_with("error looking up user 'no-such-user-zz'")
+    );
     assert_eq!(get(&envd.url("/files?path=%7Eroot%2Fx"), &[]).await.status, 400, "unresolvable path");
 
     // Relative paths are relative to the named user's home.
@@ -281,7 +302,12 @@ async fn uploads() {
     let envd = TestEnvd::start(envd::Config::new().default_user(&user.name)).await;
     let home = &user.home;
 
-    let raw = post(&envd.url("/files?path=raw%2Fa.bin"), &[("content-type", "application/octet-stream")], vec![1u8, 2, 3]).await;
+    let raw = post(
+        &envd.url("/files?path=raw%2Fa.bin"),
+        &[("content-type", "application/octet-stream")],
+        vec![1u8, 2, 3],
+    )
+    .await;
     assert_eq!(raw.status, 200, "{}", raw.text());
     let written = home.join("raw/a.bin");
     assert_eq!(raw.json(), serde_json::json!([{"path": s(&written), "name": "a.bin", "type": "file"}]));
@@ -308,12 +334,15 @@ async fn uploads() {
     assert_eq!(std::fs::read("/tmp/envd-one-part").unwrap(), b"first");
     std::fs::remove_file("/tmp/envd-one-part").unwrap();
     let (ct, body) = multipart(&[("multi/x.txt", b"x"), (&s(&home.join("abs/y.txt")), b"y")]);
-    let many = post(&envd.url("/files"), &[("content-type", &ct), ("content-encoding", "identity")], body).await;
+    let many =
+        post(&envd.url("/files"), &[("content-type", &ct), ("content-encoding", "identity")], body).await;
     assert_eq!(many.status, 200, "{}", many.text());
-    let paths: Vec<String> = many.json().as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_owned()).collect();
+    let paths: Vec<String> =
+        many.json().as_array().unwrap().iter().map(|e| e["path"].as_str().unwrap().to_owned()).collect();
     assert_eq!(paths, [s(&home.join("multi/x.txt")), s(&home.join("abs/y.txt"))]);
     let (ct, body) = multipart(&[("gzm.txt", b"zipped multipart")]);
-    let gzm = post(&envd.url("/files"), &[("content-type", &ct), ("content-encoding", "gzip")], gzip(&body)).await;
+    let gzm =
+        post(&envd.url("/files"), &[("content-type", &ct), ("content-encoding", "gzip")], gzip(&body)).await;
     assert_eq!(gzm.status, 200, "{}", gzm.text());
     assert_eq!(std::fs::read(home.join("gzm.txt")).unwrap(), b"zipped multipart");
 
@@ -325,8 +354,12 @@ async fn uploads() {
     assert_eq!(no_path.status, 400);
     let wrong_type = post(&envd.url("/files?path=x"), &[("content-type", "text/plain")], "x").await;
     assert_eq!(wrong_type.status, 400);
-    let wrong_encoding =
-        post(&envd.url("/files?path=x"), &[("content-type", "application/octet-stream"), ("content-encoding", "br")], "x").await;
+    let wrong_encoding = post(
+        &envd.url("/files?path=x"),
+        &[("content-type", "application/octet-stream"), ("content-encoding", "br")],
+        "x",
+    )
+    .await;
     assert_eq!(wrong_encoding.status, 400);
     let bad_gzip = post(
         &envd.url("/files?path=badgz"),
@@ -336,14 +369,17 @@ async fn uploads() {
     .await;
     assert_eq!(bad_gzip.status, 400);
     assert!(!home.join("badgz").exists(), "no partial file");
-    let to_dir = post(&envd.url("/files?path=multi"), &[("content-type", "application/octet-stream")], "x").await;
+    let to_dir =
+        post(&envd.url("/files?path=multi"), &[("content-type", "application/octet-stream")], "x").await;
     assert_eq!(to_dir.status, 400, "destination is a directory");
     let under_file =
-        post(&envd.url("/files?path=gz.txt%2Finside"), &[("content-type", "application/octet-stream")], "x").await;
+        post(&envd.url("/files?path=gz.txt%2Finside"), &[("content-type", "application/octet-stream")], "x")
+            .await;
     assert_eq!(under_file.status, 500);
     assert!(under_file.json()["message"].as_str().unwrap().starts_with("error ensuring directories"));
     let (ct, body) = multipart(&[("x", b"1")]);
-    let truncated = post(&envd.url("/files"), &[("content-type", &ct)], body[..body.len() - 10].to_vec()).await;
+    let truncated =
+        post(&envd.url("/files"), &[("content-type", &ct)], body[..body.len() - 10].to_vec()).await;
     assert_eq!(truncated.status, 400, "malformed multipart");
     // No temp files anywhere.
     let leftovers: Vec<_> = walk(home).into_iter().filter(|p| p.contains(".envd-upload-")).collect();
@@ -369,25 +405,43 @@ async fn upload_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.txt");
     let url = envd.url(&format!("/files?path={}", q(&s(&path))));
-    let reply = post(&url, &[("content-type", "application/octet-stream"), ("x-metadata-Source", "ci"), ("x-metadata-run", "7")], "x").await;
+    let reply = post(
+        &url,
+        &[("content-type", "application/octet-stream"), ("x-metadata-Source", "ci"), ("x-metadata-run", "7")],
+        "x",
+    )
+    .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()[0]["metadata"], serde_json::json!({"source": "ci", "run": "7"}));
     assert_eq!(xattr::get(&path, "user.e2b.source").unwrap().unwrap(), b"ci");
     let mut fs = envd.fs().await;
-    let entry = fs.stat(e2b_proto::filesystem::StatRequest { path: s(&path) }).await.unwrap().into_inner().entry.unwrap();
+    let entry = fs
+        .stat(e2b_proto::filesystem::StatRequest { path: s(&path) })
+        .await
+        .unwrap()
+        .into_inner()
+        .entry
+        .unwrap();
     assert_eq!(entry.metadata.len(), 2);
 
-    let reply = post(&url, &[("content-type", "application/octet-stream"), ("x-metadata-only", "1")], "y").await;
+    let reply =
+        post(&url, &[("content-type", "application/octet-stream"), ("x-metadata-only", "1")], "y").await;
     assert_eq!(reply.status, 200);
     assert!(xattr::get(&path, "user.e2b.source").unwrap().is_none(), "the set is replaced");
     let reply = post(&url, &[("content-type", "application/octet-stream")], "z").await;
     assert!(reply.json()[0].get("metadata").is_none());
     assert!(xattr::get(&path, "user.e2b.only").unwrap().is_none(), "no headers clear it");
 
-    let bad = post(&url, &[("content-type", "application/octet-stream"), ("x-metadata-k", "caf\u{e9}")], "z").await;
+    let bad =
+        post(&url, &[("content-type", "application/octet-stream"), ("x-metadata-k", "caf\u{e9}")], "z").await;
     assert_eq!(bad.status, 400);
     let big = "v".repeat(3000);
-    let bad = post(&url, &[("content-type", "application/octet-stream"), ("x-metadata-a", &big), ("x-metadata-b", &big)], "z").await;
+    let bad = post(
+        &url,
+        &[("content-type", "application/octet-stream"), ("x-metadata-a", &big), ("x-metadata-b", &big)],
+        "z",
+    )
+    .await;
     assert_eq!(bad.status, 400);
     assert_eq!(std::fs::read(&path).unwrap(), b"z", "a refused upload leaves the file alone");
 }
@@ -403,7 +457,12 @@ async fn upload_replaces_in_place() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o750)).unwrap();
     let link = dir.path().join("link");
     std::os::unix::fs::symlink(&script, &link).unwrap();
-    let reply = post(&envd.url(&format!("/files?path={}", q(&s(&link)))), &[("content-type", "application/octet-stream")], "new").await;
+    let reply = post(
+        &envd.url(&format!("/files?path={}", q(&s(&link)))),
+        &[("content-type", "application/octet-stream")],
+        "new",
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays");
     assert_eq!(std::fs::read(&script).unwrap(), b"new");
@@ -431,7 +490,10 @@ async fn aborted_upload_leaves_nothing() {
         drop(socket);
     }
     eventually(Duration::from_secs(10), "temp files removed", || {
-        std::fs::read_dir(dir.path()).unwrap().flatten().all(|e| !e.file_name().to_string_lossy().starts_with(".envd-upload-"))
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with(".envd-upload-"))
     })
     .await;
     assert!(!dir.path().join("new.txt").exists());
@@ -446,7 +508,11 @@ async fn full_disk_is_507() {
     let dir = tempfile::tempdir().unwrap();
     let mount = dir.path().join("small");
     std::fs::create_dir(&mount).unwrap();
-    let status = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m,nr_inodes=4", "tmpfs"]).arg(&mount).status().unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m,nr_inodes=4", "tmpfs"])
+        .arg(&mount)
+        .status()
+        .unwrap();
     assert!(status.success(), "mounting a tmpfs (needs root)");
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
@@ -456,7 +522,12 @@ async fn full_disk_is_507() {
     }
     let _guard = Unmount(mount.clone());
     let target = mount.join("big.bin");
-    let reply = post(&envd.url(&format!("/files?path={}", q(&s(&target)))), &[("content-type", "application/octet-stream")], vec![7u8; 4 << 20]).await;
+    let reply = post(
+        &envd.url(&format!("/files?path={}", q(&s(&target)))),
+        &[("content-type", "application/octet-stream")],
+        vec![7u8; 4 << 20],
+    )
+    .await;
     assert_eq!(reply.status, 507, "{}", reply.text());
     assert_eq!(std::fs::read_dir(&mount).unwrap().count(), 0, "nothing left on the full disk");
     // Out of inodes: creating directories through the RPC fails cleanly.
@@ -478,7 +549,10 @@ async fn two_gib_upload_streams() {
     const CHUNK: usize = 1 << 20;
     let rss_before = rss_kib();
     let chunk = bytes::Bytes::from(vec![0x5au8; CHUNK]);
-    let stream = futures::stream::iter((0..TOTAL / CHUNK as u64).map(move |_| Ok::<_, std::io::Error>(http_body::Frame::data(chunk.clone()))));
+    let stream = futures::stream::iter(
+        (0..TOTAL / CHUNK as u64)
+            .map(move |_| Ok::<_, std::io::Error>(http_body::Frame::data(chunk.clone()))),
+    );
     let body = http_body_util::BodyExt::boxed(http_body_util::StreamBody::new(stream));
     let request = http::Request::post(envd.url(&format!("/files?path={}", q(&s(&target)))))
         .header("content-type", "application/octet-stream")
