@@ -47,10 +47,10 @@ fn start(prefix: &[&str]) -> Running {
     std::thread::spawn(move || {
         let mut tx = Some(tx);
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split_whitespace().find_map(|w| w.strip_prefix("addr=")) {
-                if let Some(tx) = tx.take() {
-                    let _ = tx.send(addr.to_owned());
-                }
+            if let Some(addr) = line.split_whitespace().find_map(|w| w.strip_prefix("addr="))
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(addr.to_owned());
             }
         }
     });

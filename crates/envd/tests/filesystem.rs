@@ -191,7 +191,7 @@ async fn list_dir_walks() {
         std::fs::write(dir.path().join(f), b"1").unwrap();
     }
     symlink(dir.path().join("other"), root.join("d-link")).unwrap();
-    let mut fs = envd.fs().await;
+    let fs = envd.fs().await;
     let list = |path: String, depth| {
         let mut fs = fs.clone();
         async move { fs.list_dir(ListDirRequest { path, depth }).await.map(|r| r.into_inner().entries) }

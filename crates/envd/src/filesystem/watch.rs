@@ -221,25 +221,23 @@ impl Watcher {
 
         let mut out: Vec<FilesystemEvent> = kinds.into_iter().map(|kind| self.event(&rel, kind)).collect();
 
-        if self.spec.recursive
+        let new_dir = self.spec.recursive
             && mask.contains(EventMask::ISDIR)
-            && mask.intersects(EventMask::CREATE | EventMask::MOVED_TO)
-        {
-            if let Ok(wd) = self
+            && mask.intersects(EventMask::CREATE | EventMask::MOVED_TO);
+        if new_dir
+            && let Ok(wd) = self
                 .watches
                 .add(self.spec.root.join(&rel), MASK | WatchMask::ONLYDIR | WatchMask::DONT_FOLLOW)
-            {
-                self.dirs.insert(wd, rel.clone());
-                // Entries created before the new watch existed would be
-                // missed; report what is there now.
-                let mut found = Vec::new();
-                self.add_tree(&rel, &mut found)
-                    .map_err(|e| Status::internal(format!("error watching new directory: {e}")))?;
-                for path in found {
-                    if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(UPLOAD_TEMP_PREFIX))
-                    {
-                        out.push(self.event(&path, EventType::Create));
-                    }
+        {
+            self.dirs.insert(wd, rel.clone());
+            // Entries created before the new watch existed would be missed;
+            // report what is there now.
+            let mut found = Vec::new();
+            self.add_tree(&rel, &mut found)
+                .map_err(|e| Status::internal(format!("error watching new directory: {e}")))?;
+            for path in found {
+                if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(UPLOAD_TEMP_PREFIX)) {
+                    out.push(self.event(&path, EventType::Create));
                 }
             }
         }

@@ -143,13 +143,12 @@ pub(crate) fn spawn(reaper: &Reaper, spec: SpawnSpec<'_>) -> Result<Spawned, Spa
             }
             libc::setpriority(libc::PRIO_PROCESS, 0, NICE);
             libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0 as libc::c_long, IOPRIO);
-            if let Some((uid, gid, groups)) = &credentials {
-                if libc::setgroups(groups.len(), groups.as_ptr()) < 0
+            if let Some((uid, gid, groups)) = &credentials
+                && (libc::setgroups(groups.len(), groups.as_ptr()) < 0
                     || libc::setgid(*gid) < 0
-                    || libc::setuid(*uid) < 0
-                {
-                    return Err(io::Error::last_os_error());
-                }
+                    || libc::setuid(*uid) < 0)
+            {
+                return Err(io::Error::last_os_error());
             }
             // After dropping privileges, so the user must be allowed there.
             if libc::chdir(cwd.as_ptr()) < 0 {
