@@ -343,6 +343,14 @@ async fn watch_dir_scope_and_errors() {
     assert_eq!(event.name, "top", "nested changes are not reported without recursive");
     assert!(event.entry.is_none(), "no entry unless asked for");
 
+    // Silence is filled with keepalives at the requested interval.
+    let quiet_request = WatchDirRequest { path: s(&dir.path().join("sub")), ..Default::default() };
+    let mut quiet =
+        fs.watch_dir(request(quiet_request, &[("keepalive-ping-interval", "1")])).await.unwrap().into_inner();
+    assert!(matches!(quiet.next().await.unwrap().unwrap().event, Some(WatchEvent::Start(_))));
+    let next = tokio::time::timeout(Duration::from_secs(5), quiet.next()).await.unwrap().unwrap().unwrap();
+    assert!(matches!(next.event, Some(WatchEvent::Keepalive(_))), "{next:?}");
+
     let err = fs
         .watch_dir(WatchDirRequest { path: s(&dir.path().join("top")), ..Default::default() })
         .await

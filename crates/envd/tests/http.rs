@@ -278,6 +278,12 @@ async fn downloads() {
     );
     assert_eq!(get(&envd.url("/files?path=%7Eroot%2Fx"), &[]).await.status, 400, "unresolvable path");
 
+    // A path through a symlink serves the target.
+    let link = dir.path().join("link.json");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let through = get(&envd.url(&format!("/files?path={}", q(&s(&link)))), &[]).await;
+    assert_eq!((through.status.as_u16(), through.body.len()), (200, content.len()));
+
     // Relative paths are relative to the named user's home.
     std::fs::write(user.home.join("mine.txt"), b"home file").unwrap();
     let rel = get(&envd.url(&format!("/files?path=mine.txt&username={}", user.name)), &[]).await;
