@@ -6,9 +6,17 @@ use std::path::PathBuf;
 
 /// The envd version this implementation reports (`X-Envd-Version`). Every
 /// feature the SDKs gate on up to this version is implemented.
+///
+/// ```
+/// assert_eq!(envd::ENVD_VERSION, "0.6.13");
+/// ```
 pub const ENVD_VERSION: &str = "0.6.13";
 
 /// The port envd listens on inside every sandbox.
+///
+/// ```
+/// assert_eq!(envd::Config::new().socket_addr().port(), envd::DEFAULT_PORT);
+/// ```
 pub const DEFAULT_PORT: u16 = 49983;
 
 /// How an [`Envd`](crate::Envd) starts: where it listens, whom processes run

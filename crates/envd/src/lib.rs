@@ -27,6 +27,8 @@
 //! signature instead. Processes run as the requested user (`setgid`,
 //! supplementary groups, `setuid`), which needs envd to run as root.
 
+#![warn(missing_docs)]
+
 mod auth;
 mod config;
 mod filesystem;

@@ -31,10 +31,26 @@ use crate::process::ProcessService;
 use crate::process::reaper::Reaper;
 use crate::settings::{Init, Settings};
 
-/// The response header carrying envd's version.
+/// The response header carrying envd's version (on `/init` and `/health`).
+///
+/// ```
+/// assert_eq!(envd::VERSION_HEADER.as_str(), "x-envd-version");
+/// ```
 pub const VERSION_HEADER: http::HeaderName = http::HeaderName::from_static("x-envd-version");
 
-/// Errors of starting or running the daemon.
+/// Errors of starting or running the daemon, by stage.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// // Two daemons cannot share a port.
+/// let first = envd::Envd::new(envd::Config::new().bind([127, 0, 0, 1].into()).port(0)).unwrap();
+/// let listener = first.bind().await.unwrap();
+/// let port = listener.local_addr().unwrap().port();
+/// let second = envd::Envd::new(envd::Config::new().bind([127, 0, 0, 1].into()).port(port)).unwrap();
+/// assert!(matches!(second.bind().await, Err(envd::Error::Bind { .. })));
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The child reaper could not start (no Tokio runtime, or signal
@@ -100,12 +116,28 @@ impl Envd {
     }
 
     /// The configuration it was created with.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let envd = envd::Envd::new(envd::Config::new().port(1234)).unwrap();
+    /// assert_eq!(envd.config().socket_addr().port(), 1234);
+    /// # }
+    /// ```
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
     /// Applies what a `POST /init` would, without HTTP (for a control plane
     /// that runs envd in-process).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let envd = envd::Envd::new(envd::Config::new()).unwrap();
+    /// envd.apply_init(envd::Init::new().default_user("root").access_token("secret"));
+    /// # }
+    /// ```
     pub fn apply_init(&self, init: Init) {
         self.inner.settings.apply(init);
     }
@@ -229,6 +261,18 @@ const FILESYSTEM_PREFIX: &str = "/filesystem.Filesystem/";
 
 /// envd as a `tower::Service` over any request body: checks the access
 /// token, then dispatches to gRPC, Connect or the HTTP endpoints.
+///
+/// ```
+/// use tower::ServiceExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let envd = envd::Envd::new(envd::Config::new()).unwrap();
+/// let request = http::Request::get("/health").body(axum::body::Body::empty()).unwrap();
+/// let response = envd.service().oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), 204);
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct EnvdService {
     envd: Envd,

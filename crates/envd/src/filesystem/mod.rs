@@ -36,7 +36,8 @@ use crate::users::{OwnerNames, SystemUser};
 /// a watcher and never polls must not exhaust memory).
 const MAX_BUFFERED_EVENTS: usize = 100_000;
 
-/// The server stream of WatchDir.
+/// The server stream of WatchDir: `start`, then filesystem events and
+/// keepalives until the client goes away.
 pub type WatchDirStream = Pin<Box<dyn Stream<Item = Result<WatchDirResponse, Status>> + Send + 'static>>;
 
 #[derive(Debug, Default)]
@@ -51,7 +52,20 @@ struct PolledWatcher {
     cancel: CancellationToken,
 }
 
-/// The `filesystem.Filesystem` service. Create it through [`crate::Envd`].
+/// The `filesystem.Filesystem` service. Create it through [`crate::Envd`];
+/// it implements the tonic-generated trait, so it can also be called
+/// in-process.
+///
+/// ```
+/// use e2b_proto::filesystem::{StatRequest, filesystem_server::Filesystem};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let envd = envd::Envd::new(envd::Config::new()).unwrap();
+/// let stat = envd.filesystem_service().stat(tonic::Request::new(StatRequest { path: "/".into() })).await.unwrap();
+/// assert_eq!(stat.into_inner().entry.unwrap().path, "/");
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct FilesystemService {
     settings: Arc<Settings>,

@@ -51,10 +51,25 @@ const PTY_CHUNK: usize = 16 * 1024;
 const FALLBACK_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 type EventResult<T> = Result<T, Status>;
-/// The server stream of Start and Connect.
+/// The server stream of Start and Connect: `start`, then output and
+/// keepalives, then `end`; `deadline_exceeded` if the request's timeout
+/// elapses first.
 pub type ProcessEventStream<T> = Pin<Box<dyn Stream<Item = EventResult<T>> + Send + 'static>>;
 
-/// The `process.Process` service. Create it through [`crate::Envd`].
+/// The `process.Process` service. Create it through [`crate::Envd`]; it
+/// implements the tonic-generated trait, so it can also be called
+/// in-process.
+///
+/// ```
+/// use e2b_proto::process::process_server::Process;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let envd = envd::Envd::new(envd::Config::new()).unwrap();
+/// let listed = envd.process_service().list(tonic::Request::new(Default::default())).await.unwrap();
+/// assert!(listed.into_inner().processes.is_empty());
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct ProcessService {
     settings: Arc<Settings>,
