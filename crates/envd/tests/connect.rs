@@ -193,3 +193,33 @@ async fn unary_over_connect_proto() {
     let response = e2b_proto::filesystem::StatResponse::decode(reply.body.as_ref()).unwrap();
     assert_eq!(response.entry.unwrap().r#type, e2b_proto::filesystem::FileType::Directory as i32);
 }
+
+/// Client streaming over Connect: StreamInput's enveloped messages reach
+/// the process's stdin in order.
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_input_over_connect() {
+    use futures::StreamExt;
+    let envd = TestEnvd::default().await;
+    let mut client = envd.process().await;
+    let mut request = bash("cat");
+    request.stdin = Some(true);
+    let mut stream = client.start(request).await.unwrap().into_inner();
+    let mut first = Collected::default();
+    first.push(stream.next().await.unwrap().unwrap().event.and_then(|e| e.event));
+    let pid = first.pid.unwrap();
+
+    let mut body = envelope(&json!({"start": {"process": {"pid": pid}}}));
+    body.extend(envelope(&json!({"data": {"input": {"stdin": "aGVsbG8g"}}})));
+    body.extend(envelope(&json!({"keepalive": {}})));
+    body.extend(envelope(&json!({"data": {"input": {"stdin": "d29ybGQ="}}})));
+    let reply = post(&envd.url("/process.Process/StreamInput"), STREAM, body).await;
+    assert_eq!(reply.status, 200);
+    let frames = frames_of(&reply.body);
+    assert_eq!(frames.last().unwrap(), &(2, json!({})), "{frames:?}");
+    let close =
+        post(&envd.url("/process.Process/CloseStdin"), UNARY, json!({"process": {"pid": pid}}).to_string())
+            .await;
+    assert_eq!(close.status, 200);
+    let out = collect(stream, std::time::Duration::from_secs(10)).await;
+    assert_eq!(out.stdout(), "hello world");
+}

@@ -98,6 +98,11 @@ fn dirs_status(err: EnsureDirsError) -> Status {
     }
 }
 
+/// The entry at `path`, with errors mapped to RPC codes.
+fn entry_at(path: &Path) -> Result<EntryInfo, Status> {
+    entry_info(path, &mut OwnerNames::default()).map_err(|e| io_status("error getting file info", path, &e))
+}
+
 /// Runs blocking filesystem work off the async threads.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Status> + Send + 'static,
@@ -227,11 +232,7 @@ impl Filesystem for FilesystemService {
     #[tracing::instrument(name = "filesystem.Stat", skip_all, err(level = "info"))]
     async fn stat(&self, request: Request<StatRequest>) -> Result<Response<StatResponse>, Status> {
         let (_, path) = self.user_and_path(request.metadata(), &request.get_ref().path)?;
-        let entry = blocking(move || {
-            entry_info(&path, &mut OwnerNames::default())
-                .map_err(|e| io_status("error getting file info", &path, &e))
-        })
-        .await?;
+        let entry = blocking(move || entry_at(&path)).await?;
         Ok(Response::new(StatResponse { entry: Some(entry) }))
     }
 
@@ -256,8 +257,7 @@ impl Filesystem for FilesystemService {
                 Err(e) => return Err(io_status("error getting file info", &path, &e)),
             }
             ensure_dirs(&path, user.uid, user.gid).map_err(dirs_status)?;
-            entry_info(&path, &mut OwnerNames::default())
-                .map_err(|e| io_status("error getting file info", &path, &e))
+            entry_at(&path)
         })
         .await?;
         Ok(Response::new(MakeDirResponse { entry: Some(entry) }))
@@ -286,8 +286,7 @@ impl Filesystem for FilesystemService {
                     destination.display()
                 ))
             })?;
-            entry_info(&destination, &mut OwnerNames::default())
-                .map_err(|e| io_status("error getting file info", &destination, &e))
+            entry_at(&destination)
         })
         .await?;
         Ok(Response::new(MoveResponse { entry: Some(entry) }))
