@@ -252,6 +252,20 @@ async fn downloads() {
     assert_eq!(zipped.headers["content-encoding"], "gzip");
     assert_eq!(zipped.headers["content-type"], "application/json");
     assert_eq!(gunzip(&zipped.body), content);
+    // Incompressible and empty files are valid gzip streams too.
+    let noise: Vec<u8> =
+        (0..300_000u64).map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8).collect();
+    let noisy = dir.path().join("noise.bin");
+    std::fs::write(&noisy, &noise).unwrap();
+    let zipped =
+        get(&envd.url(&format!("/files?path={}", q(&s(&noisy)))), &[("accept-encoding", "gzip")]).await;
+    assert_eq!(gunzip(&zipped.body), noise);
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, b"").unwrap();
+    let zipped =
+        get(&envd.url(&format!("/files?path={}", q(&s(&empty)))), &[("accept-encoding", "gzip")]).await;
+    assert_eq!((zipped.status.as_u16(), gunzip(&zipped.body).len()), (200, 0));
+
     let refused = get(&url, &[("accept-encoding", "br, identity;q=0")]).await;
     assert_eq!(refused.status, 406);
 

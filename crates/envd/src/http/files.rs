@@ -232,6 +232,18 @@ fn content_type(path: &Path, file: &mut File) -> String {
     if text { "text/plain; charset=utf-8".into() } else { "application/octet-stream".into() }
 }
 
+/// Fast compression for data that compresses; stored blocks for data that
+/// does not (media, archives, random bytes), where deflating would cost CPU
+/// and save nothing. Judged from the first chunk.
+fn gzip_level(sample: &[u8]) -> Compression {
+    let sample = &sample[..sample.len().min(64 * 1024)];
+    let mut probe = flate2::write::DeflateEncoder::new(Vec::with_capacity(sample.len()), Compression::fast());
+    match probe.write_all(sample).and_then(|()| probe.finish()) {
+        Ok(out) if out.len() * 10 > sample.len() * 9 => Compression::none(),
+        _ => Compression::fast(),
+    }
+}
+
 /// Streams `len` bytes of `file` from its current position, optionally
 /// gzip-compressed, from a blocking thread; a client that goes away stops
 /// the reading.
@@ -239,7 +251,7 @@ fn file_body(mut file: File, len: u64, gzip: bool) -> Body {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_DEPTH);
     tokio::task::spawn_blocking(move || {
         let mut remaining = len;
-        let mut encoder = gzip.then(|| GzEncoder::new(Vec::with_capacity(READ_CHUNK), Compression::fast()));
+        let mut encoder: Option<GzEncoder<Vec<u8>>> = None;
         let mut buf = vec![0u8; READ_CHUNK];
         let send = |chunk: io::Result<Bytes>| tx.blocking_send(chunk).is_ok();
         while remaining > 0 {
@@ -254,6 +266,9 @@ fn file_body(mut file: File, len: u64, gzip: bool) -> Body {
                 }
             };
             remaining -= n as u64;
+            if gzip && encoder.is_none() {
+                encoder = Some(GzEncoder::new(Vec::with_capacity(READ_CHUNK), gzip_level(&buf[..n])));
+            }
             let chunk = match encoder.as_mut() {
                 None => Bytes::copy_from_slice(&buf[..n]),
                 Some(encoder) => {
@@ -271,6 +286,10 @@ fn file_body(mut file: File, len: u64, gzip: bool) -> Body {
             if !send(Ok(chunk)) {
                 return;
             }
+        }
+        if gzip && encoder.is_none() {
+            // An empty file still gets a valid (empty) gzip stream.
+            encoder = Some(GzEncoder::new(Vec::new(), Compression::fast()));
         }
         if let Some(encoder) = encoder {
             match encoder.finish() {
@@ -736,6 +755,19 @@ mod tests {
         assert_eq!(negotiate(Some("*, identity;q=0")), Some(Coding::Gzip));
         assert_eq!(negotiate(Some("gzip;q=0")), Some(Coding::Identity));
         assert_eq!(negotiate(Some("GZIP")), Some(Coding::Gzip));
+    }
+
+    #[test]
+    fn gzip_level_follows_compressibility() {
+        assert_eq!(gzip_level(&[b'a'; 100_000]).level(), Compression::fast().level());
+        let mut state = 1u32;
+        let noise: Vec<u8> = (0..100_000)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (state >> 24) as u8
+            })
+            .collect();
+        assert_eq!(gzip_level(&noise).level(), 0);
     }
 
     #[test]
