@@ -223,3 +223,37 @@ async fn stream_input_over_connect() {
     let out = collect(stream, std::time::Duration::from_secs(10)).await;
     assert_eq!(out.stdout(), "hello world");
 }
+
+/// The same port speaks Connect over h2c (prior knowledge) too, unary and
+/// streaming, through the project's own Connect client.
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_over_h2c() {
+    use e2b_proto::process::{ListRequest, ListResponse, StartResponse, process_methods};
+    use futures::StreamExt;
+    let envd = TestEnvd::default().await;
+    let client = e2b_connect::client::Client::builder().http2_prior_knowledge(true).build().unwrap();
+    let base = envd.url("");
+    let list = client
+        .unary::<_, ListResponse>(
+            &base,
+            process_methods::LIST,
+            e2b_connect::client::Request::new(ListRequest {}),
+        )
+        .await
+        .unwrap();
+    assert!(list.message().processes.is_empty());
+    let mut stream = client
+        .server_streaming::<_, StartResponse>(
+            &base,
+            process_methods::START,
+            e2b_connect::client::Request::new(bash("echo over-h2")),
+        )
+        .await
+        .unwrap();
+    let mut out = Collected::default();
+    while let Some(message) = stream.next().await {
+        out.push(message.unwrap().event.and_then(|e| e.event));
+    }
+    assert_eq!(out.stdout(), "over-h2\n");
+    assert_eq!(out.shape(), ["start", "stdout", "end"]);
+}

@@ -123,7 +123,7 @@ async fn make_dir_errors() {
     let err = fs.make_dir(MakeDirRequest { path: s(&dir.path().join("f")) }).await.unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     let err = fs.make_dir(MakeDirRequest { path: s(&dir.path().join("f/sub")) }).await.unwrap_err();
-    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(err.code(), Code::InvalidArgument, "a path component is a file");
 }
 
 /// Move creates the destination's parents and replaces a file; a missing

@@ -87,9 +87,10 @@ fn io_status(what: &str, path: &Path, err: &io::Error) -> Status {
     }
 }
 
+/// Creating parents fails as `internal` upstream; a full disk and a refused
+/// permission keep their own codes, which the SDKs map to clearer errors.
 fn dirs_status(err: EnsureDirsError) -> Status {
     match &err {
-        EnsureDirsError::NotADirectory(_) => Status::invalid_argument(err.to_string()),
         _ if err.is_no_space() => Status::resource_exhausted(err.to_string()),
         EnsureDirsError::Create { source, .. } if source.raw_os_error() == Some(libc::EACCES) => {
             Status::permission_denied(err.to_string())
