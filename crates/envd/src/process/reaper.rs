@@ -112,6 +112,9 @@ const POLL: Duration = Duration::from_secs(1);
 impl Reaper {
     /// Starts the reaping task on the current Tokio runtime.
     pub(crate) fn start(reap_orphans: bool) -> io::Result<Self> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(io::Error::other("envd must be created inside a Tokio runtime"));
+        }
         let mut sigchld = signal(SignalKind::child())?;
         if reap_orphans && std::process::id() != 1 {
             // Orphans below envd are re-parented to it instead of to the
@@ -192,6 +195,11 @@ fn deliver(waiters: &mut HashMap<i32, oneshot::Sender<ExitInfo>>, status: WaitSt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outside_a_runtime_is_an_error_not_a_panic() {
+        assert!(Reaper::start(false).is_err());
+    }
 
     #[test]
     fn status_texts() {
