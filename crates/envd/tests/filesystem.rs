@@ -323,6 +323,48 @@ async fn watch_dir_events() {
     );
 }
 
+/// In a recursive watch, a directory renamed within the tree reports its
+/// later changes under the new name, and one moved out is no longer
+/// watched.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_follows_directory_moves() {
+    let envd = TestEnvd::default().await;
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("a/deep")).unwrap();
+    let mut fs = envd.fs().await;
+    let mut stream = fs
+        .watch_dir(WatchDirRequest { path: s(dir.path()), recursive: true, ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(matches!(stream.next().await.unwrap().unwrap().event, Some(WatchEvent::Start(_))));
+    std::fs::rename(dir.path().join("a"), dir.path().join("b")).unwrap();
+    let moved = [next_watch(&mut stream).await.unwrap(), next_watch(&mut stream).await.unwrap()];
+    assert_eq!(
+        moved.iter().map(|e| (e.name.as_str(), kind(e))).collect::<Vec<_>>(),
+        [("a", EventType::Rename), ("b", EventType::Create)]
+    );
+    std::fs::write(dir.path().join("b/deep/f"), b"x").unwrap();
+    let created = next_watch(&mut stream).await.unwrap();
+    assert_eq!((created.name.as_str(), kind(&created)), ("b/deep/f", EventType::Create), "the new name");
+
+    std::fs::rename(dir.path().join("b"), outside.path().join("gone")).unwrap();
+    let mut names = Vec::new();
+    loop {
+        let e = next_watch(&mut stream).await.unwrap();
+        let done = e.name == "b" && kind(&e) == EventType::Rename;
+        names.push(e.name);
+        if done {
+            break;
+        }
+    }
+    std::fs::write(outside.path().join("gone/deep/g"), b"x").unwrap();
+    std::fs::write(dir.path().join("marker"), b"x").unwrap();
+    let next = next_watch(&mut stream).await.unwrap();
+    assert_eq!(next.name, "marker", "nothing from the moved-out directory (after {names:?})");
+}
+
 /// A non-recursive watch sees only direct children; files, missing paths
 /// are refused with the documented codes.
 #[tokio::test(flavor = "multi_thread")]

@@ -73,6 +73,9 @@ pub(crate) struct Watcher {
     root_wd: Option<WatchDescriptor>,
     /// Rename cookies of upload temp files moved away.
     uploads: HashSet<u32>,
+    /// Rename cookies of directories moved away from inside the tree, so a
+    /// move within the tree is not reported as new content.
+    dir_moves: HashSet<u32>,
     names: OwnerNames,
 }
 
@@ -90,6 +93,7 @@ impl Watcher {
             dirs: HashMap::new(),
             root_wd: None,
             uploads: HashSet::new(),
+            dir_moves: HashSet::new(),
             names: OwnerNames::default(),
             spec,
         };
@@ -221,27 +225,52 @@ impl Watcher {
 
         let mut out: Vec<FilesystemEvent> = kinds.into_iter().map(|kind| self.event(&rel, kind)).collect();
 
+        if self.spec.recursive && mask.contains(EventMask::ISDIR) && mask.contains(EventMask::MOVED_FROM) {
+            // The directory left this place: stop watching its old subtree
+            // (its names are stale). If it moved within the tree, its
+            // MOVED_TO watches it again under the new name.
+            self.unwatch_tree(&rel);
+            if self.dir_moves.len() > 1024 {
+                self.dir_moves.clear();
+            }
+            self.dir_moves.insert(event.cookie);
+        }
         let new_dir = self.spec.recursive
             && mask.contains(EventMask::ISDIR)
             && mask.intersects(EventMask::CREATE | EventMask::MOVED_TO);
+        let moved_within = mask.contains(EventMask::MOVED_TO) && self.dir_moves.remove(&event.cookie);
         if new_dir
             && let Ok(wd) = self
                 .watches
                 .add(self.spec.root.join(&rel), MASK | WatchMask::ONLYDIR | WatchMask::DONT_FOLLOW)
         {
             self.dirs.insert(wd, rel.clone());
-            // Entries created before the new watch existed would be missed;
-            // report what is there now.
             let mut found = Vec::new();
             self.add_tree(&rel, &mut found)
                 .map_err(|e| Status::internal(format!("error watching new directory: {e}")))?;
-            for path in found {
-                if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(UPLOAD_TEMP_PREFIX)) {
-                    out.push(self.event(&path, EventType::Create));
+            // Entries created before the new watch existed would be missed;
+            // report what is there now (unless it is known content that
+            // merely moved).
+            if !moved_within {
+                for path in found {
+                    if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with(UPLOAD_TEMP_PREFIX))
+                    {
+                        out.push(self.event(&path, EventType::Create));
+                    }
                 }
             }
         }
         Ok(out)
+    }
+
+    /// Removes the watches of `rel` and everything below it.
+    fn unwatch_tree(&mut self, rel: &Path) {
+        let gone: Vec<WatchDescriptor> =
+            self.dirs.iter().filter(|(_, dir)| dir.starts_with(rel)).map(|(wd, _)| wd.clone()).collect();
+        for wd in gone {
+            self.dirs.remove(&wd);
+            let _ = self.watches.remove(wd);
+        }
     }
 
     fn event(&mut self, rel: &Path, kind: EventType) -> FilesystemEvent {
