@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 use super::HttpState;
 use super::error::HttpError;
+use super::stored_gzip::StoredGzip;
 use crate::auth::{Operation, SignedRequest};
 use crate::filesystem::entry::{EnsureDirsError, ensure_dirs};
 use crate::filesystem::metadata;
@@ -232,15 +233,49 @@ fn content_type(path: &Path, file: &mut File) -> String {
     if text { "text/plain; charset=utf-8".into() } else { "application/octet-stream".into() }
 }
 
-/// Fast compression for data that compresses; stored blocks for data that
-/// does not (media, archives, random bytes), where deflating would cost CPU
-/// and save nothing. Judged from the first chunk.
-fn gzip_level(sample: &[u8]) -> Compression {
+/// How a gzip download is encoded, chosen from the first chunk: fast
+/// deflate for data that compresses, stored blocks for data that does not
+/// (media, archives, random bytes), where deflating costs CPU and saves
+/// nothing.
+enum GzipOut {
+    Deflate(GzEncoder<Vec<u8>>),
+    Stored(StoredGzip),
+}
+
+impl GzipOut {
+    fn for_sample(sample: &[u8]) -> Self {
+        if compresses(sample) {
+            GzipOut::Deflate(GzEncoder::new(Vec::with_capacity(READ_CHUNK), Compression::fast()))
+        } else {
+            GzipOut::Stored(StoredGzip::default())
+        }
+    }
+
+    fn encode(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
+        match self {
+            GzipOut::Deflate(encoder) => {
+                encoder.write_all(data)?;
+                Ok(std::mem::take(encoder.get_mut()))
+            }
+            GzipOut::Stored(encoder) => Ok(encoder.encode(data)),
+        }
+    }
+
+    fn finish(self) -> io::Result<Vec<u8>> {
+        match self {
+            GzipOut::Deflate(encoder) => encoder.finish(),
+            GzipOut::Stored(encoder) => Ok(encoder.finish()),
+        }
+    }
+}
+
+/// Whether fast deflate shrinks a sample by at least a tenth.
+fn compresses(sample: &[u8]) -> bool {
     let sample = &sample[..sample.len().min(64 * 1024)];
     let mut probe = flate2::write::DeflateEncoder::new(Vec::with_capacity(sample.len()), Compression::fast());
     match probe.write_all(sample).and_then(|()| probe.finish()) {
-        Ok(out) if out.len() * 10 > sample.len() * 9 => Compression::none(),
-        _ => Compression::fast(),
+        Ok(out) => out.len() * 10 <= sample.len() * 9,
+        Err(_) => false,
     }
 }
 
@@ -251,7 +286,7 @@ fn file_body(mut file: File, len: u64, gzip: bool) -> Body {
     let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(CHANNEL_DEPTH);
     tokio::task::spawn_blocking(move || {
         let mut remaining = len;
-        let mut encoder: Option<GzEncoder<Vec<u8>>> = None;
+        let mut encoder: Option<GzipOut> = None;
         let mut buf = vec![0u8; READ_CHUNK];
         let send = |chunk: io::Result<Bytes>| tx.blocking_send(chunk).is_ok();
         while remaining > 0 {
@@ -267,21 +302,18 @@ fn file_body(mut file: File, len: u64, gzip: bool) -> Body {
             };
             remaining -= n as u64;
             if gzip && encoder.is_none() {
-                encoder = Some(GzEncoder::new(Vec::with_capacity(READ_CHUNK), gzip_level(&buf[..n])));
+                encoder = Some(GzipOut::for_sample(&buf[..n]));
             }
             let chunk = match encoder.as_mut() {
                 None => Bytes::copy_from_slice(&buf[..n]),
-                Some(encoder) => {
-                    if let Err(e) = encoder.write_all(&buf[..n]) {
+                Some(encoder) => match encoder.encode(&buf[..n]) {
+                    Ok(out) if out.is_empty() => continue,
+                    Ok(out) => Bytes::from(out),
+                    Err(e) => {
                         send(Err(e));
                         return;
                     }
-                    let out = std::mem::take(encoder.get_mut());
-                    if out.is_empty() {
-                        continue;
-                    }
-                    Bytes::from(out)
-                }
+                },
             };
             if !send(Ok(chunk)) {
                 return;
@@ -289,7 +321,7 @@ fn file_body(mut file: File, len: u64, gzip: bool) -> Body {
         }
         if gzip && encoder.is_none() {
             // An empty file still gets a valid (empty) gzip stream.
-            encoder = Some(GzEncoder::new(Vec::new(), Compression::fast()));
+            encoder = Some(GzipOut::Stored(StoredGzip::default()));
         }
         if let Some(encoder) = encoder {
             match encoder.finish() {
@@ -758,8 +790,8 @@ mod tests {
     }
 
     #[test]
-    fn gzip_level_follows_compressibility() {
-        assert_eq!(gzip_level(&[b'a'; 100_000]).level(), Compression::fast().level());
+    fn compressibility_probe() {
+        assert!(compresses(&[b'a'; 100_000]));
         let mut state = 1u32;
         let noise: Vec<u8> = (0..100_000)
             .map(|_| {
@@ -767,7 +799,7 @@ mod tests {
                 (state >> 24) as u8
             })
             .collect();
-        assert_eq!(gzip_level(&noise).level(), 0);
+        assert!(!compresses(&noise));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod error;
 pub(crate) mod files;
 mod metrics;
+mod stored_gzip;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
