@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod body;
 mod config;
 mod filesystem;
 mod http;

@@ -305,7 +305,29 @@ where
     }
 }
 
+/// How much of an unread request body is read and discarded before an
+/// error answer (as Go's `net/http` does), and for how long at most.
+const DRAIN_LIMIT: usize = 256 * 1024;
+const DRAIN_TIME: Duration = Duration::from_secs(2);
+
 async fn dispatch<B>(inner: Arc<Inner>, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    // A client that waits for `100 Continue` has not sent its body; it must
+    // not be asked for it just to be thrown away.
+    let expects_continue = request.headers().contains_key(http::header::EXPECT);
+    let (parts, body) = request.into_parts();
+    let (body, remainder) = crate::body::retain(body);
+    let response = route(inner, Request::from_parts(parts, body)).await;
+    if (response.status().is_client_error() || response.status().is_server_error()) && !expects_continue {
+        remainder.drain(DRAIN_LIMIT, DRAIN_TIME).await;
+    }
+    response
+}
+
+async fn route<B>(inner: Arc<Inner>, request: Request<B>) -> Response<Body>
 where
     B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,

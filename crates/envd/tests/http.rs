@@ -617,3 +617,31 @@ async fn unknown_routes() {
     let reply = post(&envd.url("/health"), &[], "").await;
     assert_eq!(reply.status, 405);
 }
+
+/// A refusal that comes before the request body was read still reaches a
+/// client that sends its body late (as the Python SDK's HTTP stack does):
+/// envd reads the small remainder instead of closing the connection under
+/// the client, and the connection stays usable.
+#[tokio::test(flavor = "multi_thread")]
+async fn early_refusals_wait_for_the_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let envd = TestEnvd::start(envd::Config::new().access_token("tok")).await;
+    for path in ["/files?path=%2Ftmp%2Fnever", "/envs", "/process.Process/List"] {
+        let mut socket = tokio::net::TcpStream::connect(envd.addr).await.unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: 5000\r\n\r\n"
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        socket.write_all(&[b'x'; 5000]).await.expect("the body can still be sent");
+        let mut reply = vec![0u8; 4096];
+        let n = socket.read(&mut reply).await.unwrap();
+        let reply = String::from_utf8_lossy(&reply[..n]).into_owned();
+        assert!(reply.starts_with("HTTP/1.1 401"), "{path}: {reply}");
+        socket.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let mut again = vec![0u8; 1024];
+        let n = socket.read(&mut again).await.unwrap();
+        assert!(String::from_utf8_lossy(&again[..n]).starts_with("HTTP/1.1 204"), "{path}: keep-alive");
+    }
+    assert!(!Path::new("/tmp/never").exists());
+}
