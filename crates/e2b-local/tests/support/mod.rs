@@ -143,77 +143,13 @@ pub struct Output {
     pub status: String,
 }
 
-/// Runs `bash -c script` as `user` through envd's `process.Process/Start`: Connect JSON
-/// streaming as the SDKs use it, or gRPC when this envd build serves RPCs over gRPC only.
+/// Runs `bash -c script` as `user` through envd's `process.Process/Start`.
 pub async fn exec(sandbox: &SandboxInfo, user: &str, script: &str) -> Output {
     exec_at(sandbox.envd, user, script).await
 }
 
+/// `process.Process/Start` over Connect JSON streaming, as the E2B SDKs call it.
 pub async fn exec_at(addr: SocketAddr, user: &str, script: &str) -> Output {
-    match exec_connect(addr, user, script).await {
-        Some(out) => out,
-        None => exec_grpc(addr, user, script).await,
-    }
-}
-
-/// gRPC over h2c with the generated protobuf messages.
-async fn exec_grpc(addr: SocketAddr, user: &str, script: &str) -> Output {
-    use e2b_proto::process::{
-        ProcessConfig, StartRequest, StartResponse, process_event::Event,
-        process_event::data_event::Output as Data,
-    };
-    use prost::Message;
-    let req = StartRequest {
-        process: Some(ProcessConfig {
-            cmd: "/bin/bash".into(),
-            args: vec!["-c".into(), script.into()],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let msg = req.encode_to_vec();
-    let mut framed = vec![0u8];
-    framed.extend_from_slice(&(msg.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&msg);
-    let stream = tokio::net::TcpStream::connect(addr).await.expect("connect envd");
-    let (mut sender, conn) =
-        hyper::client::conn::http2::handshake(hyper_util::rt::TokioExecutor::new(), TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:"));
-    let req = hyper::Request::post(format!("http://{addr}/process.Process/Start"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("authorization", format!("Basic {auth}"))
-        .body(Full::new(Bytes::from(framed)))
-        .unwrap();
-    let resp = sender.send_request(req).await.expect("Start request");
-    assert_eq!(resp.status(), 200, "Start status");
-    let mut body = resp.into_body().collect().await.unwrap().to_bytes();
-    let mut out = Output::default();
-    while body.remaining() >= 5 {
-        let _flags = body.get_u8();
-        let len = body.get_u32() as usize;
-        let msg = StartResponse::decode(body.split_to(len)).unwrap();
-        match msg.event.and_then(|e| e.event) {
-            Some(Event::Data(d)) => match d.output {
-                Some(Data::Stdout(b)) => out.stdout += &String::from_utf8_lossy(&b),
-                Some(Data::Stderr(b)) => out.stderr += &String::from_utf8_lossy(&b),
-                _ => {}
-            },
-            Some(Event::End(end)) => {
-                out.exit_code = end.exit_code;
-                out.status = end.status;
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Connect JSON streaming; `None` when this envd answers that it serves gRPC only.
-async fn exec_connect(addr: SocketAddr, user: &str, script: &str) -> Option<Output> {
     let body = serde_json::json!({
         "process": {"cmd": "/bin/bash", "args": ["-c", script]},
     });
@@ -233,9 +169,6 @@ async fn exec_connect(addr: SocketAddr, user: &str, script: &str) -> Option<Outp
         .body(Full::new(Bytes::from(framed)))
         .unwrap();
     let resp = sender.send_request(req).await.expect("Start request");
-    if resp.status() == 415 {
-        return None;
-    }
     assert_eq!(resp.status(), 200, "Start status");
     let mut body = resp.into_body().collect().await.unwrap().to_bytes();
     let mut out = Output::default();
@@ -264,7 +197,7 @@ async fn exec_connect(addr: SocketAddr, user: &str, script: &str) -> Option<Outp
             out.status = end.get("status").and_then(|v| v.as_str()).unwrap_or_default().to_string();
         }
     }
-    Some(out)
+    out
 }
 
 /// Whether anything answers on the address within `wait`.
