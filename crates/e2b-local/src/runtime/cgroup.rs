@@ -109,6 +109,15 @@ impl Hierarchy {
         }
     }
 
+    /// Removes the runtime's (empty) parent cgroup. Best effort: a busy cgroup stays. The
+    /// shared `e2b-local` level above it is left alone (another instance may be creating
+    /// its own parent right now).
+    pub(crate) fn remove_parent(&self, parent: &Path) {
+        for dir in self.dirs(parent) {
+            let _ = fs::remove_dir(&dir);
+        }
+    }
+
     /// All sandbox cgroup names directly below `parent`.
     pub(crate) fn children(&self, parent: &Path) -> Vec<String> {
         let mut names = std::collections::BTreeSet::new();

@@ -96,7 +96,7 @@ pub trait Backend: Send + Sync {
     async fn delete_snapshot(&self, id: &SnapshotId) -> Result<()>;
     /// Lifecycle events (OOM kills, unexpected exits).
     fn events(&self) -> broadcast::Receiver<RuntimeEvent>;
-    /// Kills every sandbox.
+    /// Kills every sandbox and removes the backend's own host objects.
     async fn shutdown(&self) -> Result<()>;
 }
 
@@ -447,7 +447,7 @@ impl Runtime {
         self.namespace.templates().remove(name)
     }
 
-    /// Kills every sandbox and removes the runtime's nftables table.
+    /// Kills every sandbox and removes the runtime's nftables table and parent cgroup.
     ///
     /// ```no_run
     /// # async fn demo(runtime: e2b_local::runtime::Runtime) -> e2b_local::runtime::Result<()> {

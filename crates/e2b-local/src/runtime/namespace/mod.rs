@@ -816,6 +816,7 @@ impl NamespaceBackend {
                 first.get_or_insert(e);
             }
         }
+        self.inner.hierarchy.remove_parent(&self.inner.cgroup_parent);
         if let Err(e) = self.inner.firewall.uninstall() {
             first.get_or_insert(RuntimeError::io("removing the nftables table", e));
         }
