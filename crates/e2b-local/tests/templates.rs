@@ -69,11 +69,16 @@ async fn base_template_contents_and_cache() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_from_directory_and_tarball() {
-    let Some(t) = TestRuntime::for_test("import_from_directory_and_tarball", 9).await else {
+    let Some(shared) = TestRuntime::for_test("import_from_directory_and_tarball", 9).await else {
         return;
     };
+    let base = shared.runtime.ensure_base_template().await.unwrap();
+    shared.finish().await;
+    // Imports go to a templates directory of this test's own (removed with its root), so
+    // repeated runs do not pile up copies in the shared cache.
+    let own = std::path::Path::new(support::TEST_ROOT).join("runs/t9/templates");
+    let t = TestRuntime::start_with(TestRuntime::config(9).templates_dir(own)).await;
     let rt = &t.runtime;
-    let base = rt.ensure_base_template().await.unwrap();
     // A "custom" rootfs: base plus a marker file, as a directory and as a tarball.
     let work = tempfile::tempdir_in(support::TEST_ROOT).unwrap();
     let dir = work.path().join("rootfs");
