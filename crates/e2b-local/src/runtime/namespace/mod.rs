@@ -112,6 +112,8 @@ struct Inner {
     sandboxes_dir: PathBuf,
     snapshots_dir: PathBuf,
     cache_dir: PathBuf,
+    /// The runtime's own copy of the envd binary (see [`stage_envd`]).
+    envd_binary: PathBuf,
 }
 
 // SAFETY: sock_filter is plain data; the programs are never mutated after construction.
@@ -185,6 +187,7 @@ impl NamespaceBackend {
         for d in [&sandboxes_dir, &snapshots_dir, &cache_dir] {
             fs::create_dir_all(d).at("creating", d)?;
         }
+        let envd_binary = stage_envd(&config.envd_path, &config.root.join("bin"), &config.instance)?;
         let seccomp =
             seccomp::filters().map_err(|e| RuntimeError::Unsupported(format!("seccomp filter: {e}")))?;
         if config.enable_ip_forward {
@@ -211,6 +214,7 @@ impl NamespaceBackend {
                 sandboxes_dir,
                 snapshots_dir,
                 cache_dir,
+                envd_binary,
             }),
         };
         let report = sweep::sweep(&backend).await;
@@ -491,7 +495,7 @@ impl NamespaceBackend {
             lowers: &lowers,
             disk: &disk_point,
             root: &root_point,
-            envd_src: &inner.config.envd_path,
+            envd_src: &inner.envd_binary,
             hostname: id.as_str(),
             argv: &argv,
             env: &env,
@@ -1065,4 +1069,24 @@ impl Partial {
         }
         errors
     }
+}
+
+/// Copies envd into the runtime's state root and returns the copy's path.
+///
+/// The sandbox binds envd in from inside its user namespace, where "root" is an
+/// unprivileged host uid: the binary and every directory above it must be
+/// readable by others. A build tree (say a checkout under a 0700 temporary
+/// directory) often is not, while the state root is ours to lay out. The copy
+/// also keeps running sandboxes independent of a rebuild of the original.
+fn stage_envd(source: &Path, bin_dir: &Path, instance: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(bin_dir).at("creating", bin_dir)?;
+    fs::set_permissions(bin_dir, fs::Permissions::from_mode(0o755)).at("opening up", bin_dir)?;
+    let target = bin_dir.join(format!("envd-{instance}"));
+    let partial = bin_dir.join(format!(".envd-{instance}.partial"));
+    fs::copy(source, &partial).at("copying envd from", source)?;
+    fs::set_permissions(&partial, fs::Permissions::from_mode(0o755)).at("making executable", &partial)?;
+    // Renamed into place so a running sandbox never sees a half-written binary.
+    fs::rename(&partial, &target).at("installing", &target)?;
+    Ok(target)
 }
