@@ -556,7 +556,7 @@ fn envd(
 ) -> Response {
     match shared.envd.find(method, path) {
         Some(operation) => {
-            let problems = shared.envd.check_request(&operation, query, headers, b"");
+            let problems = shared.envd.check_request(&operation, query, headers, body);
             state.violations.extend(problems);
         }
         None => state.violations.push(format!("{method} {path}: no such operation in envd.yml")),
