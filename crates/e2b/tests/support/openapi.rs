@@ -314,16 +314,8 @@ impl Spec {
                 }
                 None => errors.push(format!("{at}: expected an integer, got {value}")),
             },
-            "number" => {
-                if !value.is_number() {
-                    errors.push(format!("{at}: expected a number, got {value}"));
-                }
-            }
-            "boolean" => {
-                if !value.is_boolean() {
-                    errors.push(format!("{at}: expected a boolean, got {value}"));
-                }
-            }
+            "number" if !value.is_number() => errors.push(format!("{at}: expected a number, got {value}")),
+            "boolean" if !value.is_boolean() => errors.push(format!("{at}: expected a boolean, got {value}")),
             _ => {}
         }
     }
