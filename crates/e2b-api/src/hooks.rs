@@ -304,7 +304,10 @@ mod tests {
             serde_json::json!({"code": 404, "message": "not found"})
         );
         assert_eq!(
-            value(normalized_error_body(502, br#"{"sandboxId":"x","message":"The sandbox was not found"}"#).unwrap()),
+            value(
+                normalized_error_body(502, br#"{"sandboxId":"x","message":"The sandbox was not found"}"#)
+                    .unwrap()
+            ),
             serde_json::json!({"code": 502, "sandboxId": "x", "message": "The sandbox was not found"})
         );
         assert_eq!(
