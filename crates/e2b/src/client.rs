@@ -127,7 +127,7 @@ impl Client {
     /// ```
     pub fn connect(&self, sandbox_id: impl Into<String>) -> ConnectSandbox {
         ConnectSandbox {
-            client: self.clone(),
+            client: Some(self.clone()),
             sandbox_id: sandbox_id.into(),
             timeout: None,
             request_timeout: None,
@@ -482,7 +482,8 @@ pub(crate) use send_on_await;
 #[derive(Debug)]
 #[must_use = "a request does nothing until it is awaited"]
 pub struct ConnectSandbox {
-    pub(crate) client: Client,
+    /// `None`: configured from the environment when sent.
+    pub(crate) client: Option<Client>,
     pub(crate) sandbox_id: String,
     pub(crate) timeout: Option<Duration>,
     pub(crate) request_timeout: Option<Duration>,
@@ -528,11 +529,15 @@ impl ConnectSandbox {
     /// # let _ = sandbox; Ok(()) }
     /// ```
     pub async fn send(self) -> Result<Sandbox> {
-        if self.client.config.debug() {
-            return Sandbox::debug(self.client, &self.sandbox_id);
+        let client = match self.client {
+            Some(client) => client,
+            None => Client::from_env()?,
+        };
+        if client.config.debug() {
+            return Sandbox::debug(client, &self.sandbox_id);
         }
-        let response = self.client.connect_api(&self.sandbox_id, self.timeout, self.request_timeout).await?;
-        Sandbox::from_api(self.client, response, "connect sandbox")
+        let response = client.connect_api(&self.sandbox_id, self.timeout, self.request_timeout).await?;
+        Sandbox::from_api(client, response, "connect sandbox")
     }
 }
 

@@ -93,8 +93,8 @@ pub use filesystem::{FileStream, FileType, Filesystem, ReadRequest, WriteData, W
 pub use git::{ConfigScope, Git, GitBranches, GitChange, GitFileStatus, GitStatus, ResetMode};
 pub use paginator::{Paginator, SandboxPaginator, SnapshotPaginator};
 pub use sandbox::{
-    ConnectFromEnv, DEBUG_SANDBOX_ID, DEFAULT_TEMPLATE, EgressProxy, FileUrl, Lifecycle, LifecycleInfo,
-    ListOrder, MCP_PORT, NetworkConfig, NetworkRule, OnTimeout, ResumeSandbox, Sandbox, SandboxBuilder,
-    SandboxInfo, SandboxMetrics, SandboxQuery, SandboxState, SnapshotInfo, SnapshotQuery, VolumeMount,
+    DEBUG_SANDBOX_ID, DEFAULT_TEMPLATE, EgressProxy, FileUrl, Lifecycle, LifecycleInfo, ListOrder, MCP_PORT,
+    NetworkConfig, NetworkRule, OnTimeout, ResumeSandbox, Sandbox, SandboxBuilder, SandboxInfo,
+    SandboxMetrics, SandboxQuery, SandboxState, SnapshotInfo, SnapshotQuery, VolumeMount,
 };
 pub use version::{EnvdFeature, EnvdVersion};

@@ -104,8 +104,8 @@ impl Sandbox {
     /// let sandbox = e2b::Sandbox::connect("i1b2c3d4e5f6g7h8j9k0").await?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
-    pub fn connect(sandbox_id: impl Into<String>) -> ConnectFromEnv {
-        ConnectFromEnv { sandbox_id: sandbox_id.into(), timeout: None, request_timeout: None }
+    pub fn connect(sandbox_id: impl Into<String>) -> ConnectSandbox {
+        ConnectSandbox { client: None, sandbox_id: sandbox_id.into(), timeout: None, request_timeout: None }
     }
 
     pub(crate) fn from_api(client: Client, sandbox: types::Sandbox, operation: &'static str) -> Result<Self> {
@@ -484,76 +484,6 @@ impl Sandbox {
         FileUrl::new(self.clone(), path.into(), FileOperation::Write)
     }
 }
-
-/// [`Sandbox::connect`] with a client configured from the environment.
-///
-/// # Example
-///
-/// ```no_run
-/// # async fn demo() -> Result<(), e2b::Error> {
-/// let sandbox = e2b::Sandbox::connect("id").timeout(std::time::Duration::from_secs(60)).await?;
-/// # let _ = sandbox; Ok(()) }
-/// ```
-#[derive(Debug)]
-#[must_use = "a request does nothing until it is awaited"]
-pub struct ConnectFromEnv {
-    sandbox_id: String,
-    timeout: Option<Duration>,
-    request_timeout: Option<Duration>,
-}
-
-impl ConnectFromEnv {
-    /// See [`ConnectSandbox::timeout`].
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), e2b::Error> {
-    /// let sandbox = e2b::Sandbox::connect("id").timeout(std::time::Duration::from_secs(600)).await?;
-    /// # let _ = sandbox; Ok(()) }
-    /// ```
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
-    }
-
-    /// See [`ConnectSandbox::request_timeout`].
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), e2b::Error> {
-    /// let sandbox = e2b::Sandbox::connect("id").request_timeout(std::time::Duration::from_secs(5)).await?;
-    /// # let _ = sandbox; Ok(()) }
-    /// ```
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = Some(timeout);
-        self
-    }
-
-    /// Sends the request.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), e2b::Error> {
-    /// let sandbox = e2b::Sandbox::connect("id").send().await?;
-    /// # let _ = sandbox; Ok(()) }
-    /// ```
-    pub async fn send(self) -> Result<Sandbox> {
-        let client = Client::from_env()?;
-        ConnectSandbox {
-            client,
-            sandbox_id: self.sandbox_id,
-            timeout: self.timeout,
-            request_timeout: self.request_timeout,
-        }
-        .send()
-        .await
-    }
-}
-
-send_on_await!(ConnectFromEnv => Sandbox);
 
 /// Resumes or extends a sandbox; from [`Sandbox::resume`].
 ///
