@@ -73,6 +73,9 @@ const STAGE: Stage = Stage::new("build connection config", Phase::Validate);
 pub struct ConnectionConfig {
     settings: Arc<Settings>,
     http: reqwest::Client,
+    /// The Connect client for envd's RPCs; shares nothing with `http` but
+    /// the settings it was built from.
+    rpc: e2b_connect::client::Client,
 }
 
 struct Settings {
@@ -272,7 +275,7 @@ impl ConnectionConfig {
     pub fn with_request_timeout(&self, timeout: Duration) -> Self {
         let mut settings = self.settings.cloned();
         settings.request_timeout = (!timeout.is_zero()).then_some(timeout);
-        Self { settings: Arc::new(settings), http: self.http.clone() }
+        Self { settings: Arc::new(settings), http: self.http.clone(), rpc: self.rpc.clone() }
     }
 
     /// The envd base URL of a sandbox, used for RPC, `/files` and `/health`:
@@ -369,6 +372,11 @@ impl ConnectionConfig {
     /// The `User-Agent` for envd requests.
     pub(crate) fn user_agent(&self) -> HeaderValue {
         self.settings.user_agent.clone()
+    }
+
+    /// The Connect client for envd's RPCs.
+    pub(crate) fn rpc_client(&self) -> &e2b_connect::client::Client {
+        &self.rpc
     }
 }
 
@@ -786,11 +794,30 @@ impl ConnectionConfigBuilder {
             api_headers.insert(name, value);
         }
 
-        let http = match self.http_client {
+        let mut ca_bundles = self.ca_bundles;
+        for path in &self.ca_bundle_files {
+            let pem = std::fs::read(path).map_err(|source| Error::Io { stage: STAGE, source })?;
+            ca_bundles.push(pem);
+        }
+        let options = HttpOptions {
+            ca_bundles,
+            proxy: self.proxy,
+            pool_idle_timeout: match self.pool_idle_timeout {
+                Some(timeout) => timeout,
+                None => env
+                    .parse::<f64>("E2B_KEEPALIVE_EXPIRY")?
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map_or(DEFAULT_POOL_IDLE, Duration::from_secs_f64),
+            },
+            pool_max_idle_per_host: match self.pool_max_idle_per_host {
+                Some(max) => max,
+                None => env.parse("E2B_MAX_KEEPALIVE_CONNECTIONS")?.unwrap_or(DEFAULT_POOL_MAX_IDLE_PER_HOST),
+            },
+        };
+        let (http, rpc) = match self.http_client {
             Some(client) => {
-                if !self.ca_bundles.is_empty()
-                    || !self.ca_bundle_files.is_empty()
-                    || self.proxy.is_some()
+                if !options.ca_bundles.is_empty()
+                    || options.proxy.is_some()
                     || self.pool_idle_timeout.is_some()
                     || self.pool_max_idle_per_host.is_some()
                 {
@@ -800,33 +827,9 @@ impl ConnectionConfigBuilder {
                          options; configure them on that client",
                     ));
                 }
-                client
+                (client, clients(&options)?.1)
             }
-            None => {
-                let mut ca_bundles = self.ca_bundles;
-                for path in &self.ca_bundle_files {
-                    let pem = std::fs::read(path).map_err(|source| Error::Io { stage: STAGE, source })?;
-                    ca_bundles.push(pem);
-                }
-                let options = HttpOptions {
-                    ca_bundles,
-                    proxy: self.proxy,
-                    pool_idle_timeout: match self.pool_idle_timeout {
-                        Some(timeout) => timeout,
-                        None => env
-                            .parse::<f64>("E2B_KEEPALIVE_EXPIRY")?
-                            .filter(|s| s.is_finite() && *s >= 0.0)
-                            .map_or(DEFAULT_POOL_IDLE, Duration::from_secs_f64),
-                    },
-                    pool_max_idle_per_host: match self.pool_max_idle_per_host {
-                        Some(max) => max,
-                        None => env
-                            .parse("E2B_MAX_KEEPALIVE_CONNECTIONS")?
-                            .unwrap_or(DEFAULT_POOL_MAX_IDLE_PER_HOST),
-                    },
-                };
-                http_client(options)?
-            }
+            None => clients(&options)?,
         };
 
         Ok(ConnectionConfig {
@@ -844,6 +847,7 @@ impl ConnectionConfigBuilder {
                 user_agent,
             }),
             http,
+            rpc,
         })
     }
 }
@@ -878,18 +882,37 @@ impl HttpOptions {
     }
 }
 
-/// The HTTP client for `options`. Configs with default options share one
-/// client (one connection pool, one parse of the trust roots) per process.
-fn http_client(options: HttpOptions) -> Result<reqwest::Client> {
-    static DEFAULT: OnceLock<reqwest::Client> = OnceLock::new();
+/// The HTTP and Connect clients for `options`. Configs with default
+/// options share one pair (one connection pool each, one parse of the trust
+/// roots) per process.
+fn clients(options: &HttpOptions) -> Result<(reqwest::Client, e2b_connect::client::Client)> {
+    static DEFAULT: OnceLock<(reqwest::Client, e2b_connect::client::Client)> = OnceLock::new();
     if options.is_default() {
-        if let Some(client) = DEFAULT.get() {
-            return Ok(client.clone());
+        if let Some(pair) = DEFAULT.get() {
+            return Ok(pair.clone());
         }
-        let client = build_http_client(&options)?;
-        return Ok(DEFAULT.get_or_init(|| client).clone());
+        let pair = (build_http_client(options)?, build_rpc_client(options)?);
+        return Ok(DEFAULT.get_or_init(|| pair).clone());
     }
-    build_http_client(&options)
+    Ok((build_http_client(options)?, build_rpc_client(options)?))
+}
+
+fn build_rpc_client(options: &HttpOptions) -> Result<e2b_connect::client::Client> {
+    let mut builder = e2b_connect::client::Client::builder()
+        .native_roots(true)
+        .user_agent(SDK_USER_AGENT)
+        .pool_idle_timeout(options.pool_idle_timeout)
+        .pool_max_idle_per_host(options.pool_max_idle_per_host);
+    for pem in &options.ca_bundles {
+        builder = builder.add_root_certificates_pem(pem);
+    }
+    if let Some(proxy) = &options.proxy {
+        let no_proxy = std::env::var("NO_PROXY").or_else(|_| std::env::var("no_proxy")).unwrap_or_default();
+        builder = builder.proxy(e2b_connect::client::Proxy::new(proxy, &no_proxy));
+    }
+    builder
+        .build()
+        .map_err(|e| Error::invalid_argument(STAGE, format!("building the RPC client failed: {e}")))
 }
 
 fn build_http_client(options: &HttpOptions) -> Result<reqwest::Client> {

@@ -29,10 +29,13 @@ pub(crate) enum NotFoundMeans {
 /// Connection details of one sandbox's envd.
 #[derive(Clone, Debug)]
 pub(crate) struct Envd {
-    base_url: String,
+    pub(crate) base_url: String,
     sandbox_id: String,
+    /// Routing and auth headers, plus the SDK's user agent.
     headers: HeaderMap,
     http: reqwest::Client,
+    /// The Connect client for RPCs (it sends its own user agent).
+    pub(crate) rpc: e2b_connect::client::Client,
     version: EnvdVersion,
     request_timeout: Option<Duration>,
 }
@@ -63,6 +66,7 @@ impl Envd {
             sandbox_id: sandbox_id.to_owned(),
             headers,
             http: config.http_client().clone(),
+            rpc: config.rpc_client().clone(),
             version,
             request_timeout: config.request_timeout(),
         })
@@ -91,6 +95,11 @@ impl Envd {
         user.or_else(|| {
             (!self.version.supports(EnvdFeature::DefaultUser)).then(|| LEGACY_DEFAULT_USER.to_owned())
         })
+    }
+
+    /// The routing and auth headers, without the user agent.
+    pub(crate) fn routing_headers(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.headers.iter().filter(|(name, _)| **name != USER_AGENT)
     }
 
     /// A request to `path` with the sandbox's routing and auth headers.

@@ -274,6 +274,17 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// An envd RPC failed below the RPC level: connecting, a dropped stream,
+    /// a broken Connect framing or an undecodable message.
+    #[error("{stage}: {source}")]
+    Rpc {
+        /// Where the call failed.
+        stage: Stage,
+        /// The Connect client's error.
+        #[source]
+        source: e2b_connect::Error,
+    },
+
     /// A server answered with something this SDK cannot understand.
     #[error("{stage}: unexpected response: {message}")]
     Decode {
@@ -319,6 +330,7 @@ impl Error {
             | Error::RateLimit { stage, .. }
             | Error::Authentication { stage, .. }
             | Error::Transport { stage, .. }
+            | Error::Rpc { stage, .. }
             | Error::Decode { stage, .. }
             | Error::Io { stage, .. } => Some(*stage),
             Error::GitAuth { .. } | Error::GitUpstream { .. } | Error::CommandExit { .. } => None,
@@ -382,6 +394,7 @@ impl Error {
             Error::Authentication { .. }
                 | Error::GitAuth { .. }
                 | Error::Transport { .. }
+                | Error::Rpc { .. }
                 | Error::Decode { .. }
                 | Error::Io { .. }
         )

@@ -17,7 +17,9 @@
 //! // Create a sandbox from the `base` template that lives for ten minutes.
 //! let sandbox = e2b::Sandbox::builder().timeout(Duration::from_secs(600)).create().await?;
 //!
-//! // Move files in and out.
+//! // Run code, move files in and out.
+//! let result = sandbox.commands().run("python3 -c 'print(6 * 7)'").await?;
+//! assert_eq!(result.stdout, "42\n");
 //! sandbox.files().write("/home/user/input.csv", "a,b\n1,2\n").await?;
 //! let csv = sandbox.files().read("/home/user/input.csv").text().await?;
 //! assert!(csv.starts_with("a,b"));
@@ -49,24 +51,30 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # What is where
+//!
+//! * [`Sandbox`]: lifecycle (create, connect, pause, snapshots, metrics,
+//!   signed file URLs) and the entry points below; [`Client`] for
+//!   operations by sandbox ID and listings.
+//! * [`Filesystem`] ([`Sandbox::files`]): read, write (streaming, gzip,
+//!   metadata), list, stat, remove, rename, make-dir, watch.
+//! * [`Commands`] ([`Sandbox::commands`]): run in the foreground or the
+//!   background, stdin, list, kill, reattach.
+//! * [`Pty`] ([`Sandbox::pty`]): interactive terminals.
+//! * [`Git`] ([`Sandbox::git`]): clone, commit, push, … with credentials
+//!   that are not left behind.
+//!
 //! # Design
 //!
-//! * Handles ([`Sandbox`], [`Client`], [`Filesystem`], [`Git`]) are
-//!   `Send + Sync + Clone` and cheap to clone.
+//! * Handles ([`Sandbox`], [`Client`], [`Filesystem`], [`Commands`],
+//!   [`Git`]) are `Send + Sync + Clone` and cheap to clone.
 //! * Operations with options return builders that run when awaited.
 //! * Every failure is an [`Error`] that mirrors the official SDKs' exception
 //!   classes and names the [`Stage`] at which the call failed.
 //! * Every request runs in a `tracing` span (`e2b.api`, `e2b.envd`,
 //!   `e2b.git`).
-//! * Idempotent calls retry dropped connections and gateway errors with
-//!   backoff; nothing is retried that could run twice.
-//!
-//! # Not yet in this version
-//!
-//! Commands, PTYs, the filesystem RPCs (list, exists, stat, remove, rename,
-//! make-dir, watch) and starting an MCP gateway need envd's Connect RPC;
-//! they join [`Sandbox`] and [`Filesystem`] when the SDK's Connect client
-//! lands. [`Git`] already runs over any [`CommandRunner`].
+//! * Idempotent control-plane calls retry dropped connections and gateway
+//!   errors with backoff; nothing is retried that could run twice.
 
 mod client;
 pub mod commands;
@@ -77,24 +85,33 @@ mod error;
 pub mod filesystem;
 pub mod git;
 mod paginator;
+mod pty;
 mod retry;
+mod rpc;
 mod sandbox;
 pub mod signature;
 mod version;
 
 pub use client::{Client, ConnectSandbox, CreateSnapshot, GetMetrics, PauseSandbox};
-pub use commands::{CommandRequest, CommandResult, CommandRunner};
+pub use commands::{
+    CommandHandle, CommandOutput, CommandRequest, CommandResult, CommandRunner, Commands, ConnectCommand,
+    ProcessInfo, RunCommand,
+};
 pub use config::{
     ConnectionConfig, ConnectionConfigBuilder, DEFAULT_DOMAIN, DEFAULT_REQUEST_TIMEOUT, ENVD_PORT,
     SDK_USER_AGENT,
 };
 pub use error::{Error, Phase, Result, Stage};
-pub use filesystem::{FileStream, FileType, Filesystem, ReadRequest, WriteData, WriteEntry, WriteInfo};
+pub use filesystem::{
+    EntryInfo, FileStream, FileType, Filesystem, FilesystemEvent, FilesystemEventType, ReadRequest,
+    WatchHandle, WriteData, WriteEntry, WriteInfo,
+};
 pub use git::{ConfigScope, Git, GitBranches, GitChange, GitFileStatus, GitStatus, ResetMode};
 pub use paginator::{Paginator, SandboxPaginator, SnapshotPaginator};
+pub use pty::{ConnectPty, CreatePty, Pty, PtyHandle, PtySize};
 pub use sandbox::{
-    DEBUG_SANDBOX_ID, DEFAULT_TEMPLATE, EgressProxy, FileUrl, Lifecycle, LifecycleInfo, ListOrder, MCP_PORT,
-    NetworkConfig, NetworkRule, OnTimeout, ResumeSandbox, Sandbox, SandboxBuilder, SandboxInfo,
-    SandboxMetrics, SandboxQuery, SandboxState, SnapshotInfo, SnapshotQuery, VolumeMount,
+    DEBUG_SANDBOX_ID, DEFAULT_MCP_TEMPLATE, DEFAULT_TEMPLATE, EgressProxy, FileUrl, Lifecycle, LifecycleInfo,
+    ListOrder, MCP_PORT, NetworkConfig, NetworkRule, OnTimeout, ResumeSandbox, Sandbox, SandboxBuilder,
+    SandboxInfo, SandboxMetrics, SandboxQuery, SandboxState, SnapshotInfo, SnapshotQuery, VolumeMount,
 };
 pub use version::{EnvdFeature, EnvdVersion};

@@ -1,12 +1,14 @@
 //! [`Filesystem`]: files inside a sandbox.
 //!
 //! Reading and writing go over envd's HTTP `/files` endpoint and stream in
-//! both directions. Listing, stat, remove, rename, make-dir and watching are
-//! envd RPCs; they join this handle as methods once the SDK's Connect client
-//! lands.
+//! both directions; listing, stat, remove, rename, make-dir and watching are
+//! envd's `filesystem.Filesystem` RPCs.
 
+mod entry;
 mod gzip;
+mod ops;
 mod read;
+mod watch;
 mod write;
 
 use std::collections::HashMap;
@@ -14,7 +16,10 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+pub use entry::{EntryInfo, FilesystemEvent, FilesystemEventType};
+pub use ops::{ExistsRequest, GetInfoRequest, ListRequest, MakeDirRequest, RemoveRequest, RenameRequest};
 pub use read::{DEFAULT_IDLE_TIMEOUT, FileStream, ReadRequest};
+pub use watch::{DEFAULT_WATCH_TIMEOUT, WatchDirRequest, WatchHandle};
 pub use write::{WriteData, WriteEntry, WriteFilesRequest, WriteRequest};
 
 use crate::sandbox::SandboxInner;
@@ -192,5 +197,106 @@ impl Filesystem {
     /// ```
     pub fn write_files(&self, entries: impl IntoIterator<Item = WriteEntry>) -> WriteFilesRequest {
         WriteFilesRequest::new(self.clone(), entries.into_iter().collect())
+    }
+
+    /// The entries of a directory (one level unless
+    /// [`depth`](ListRequest::depth) says more). A missing directory is
+    /// [`Error::FileNotFound`](crate::Error::FileNotFound).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// for entry in sandbox.files().list("/home/user").await? {
+    ///     println!("{:?} {}", entry.file_type, entry.path);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list(&self, path: impl Into<String>) -> ListRequest {
+        ListRequest::new(self.clone(), path.into())
+    }
+
+    /// Whether a file or directory exists.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// if !sandbox.files().exists("/home/user/.bashrc").await? {
+    ///     println!("no bashrc");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn exists(&self, path: impl Into<String>) -> ExistsRequest {
+        ExistsRequest::new(self.clone(), path.into())
+    }
+
+    /// Information about a file or directory.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// let info = sandbox.files().get_info("/home/user").await?;
+    /// println!("{:o}", info.mode);
+    /// # Ok(()) }
+    /// ```
+    pub fn get_info(&self, path: impl Into<String>) -> GetInfoRequest {
+        GetInfoRequest::new(self.clone(), path.into())
+    }
+
+    /// Removes a file or a directory with everything in it. Removing
+    /// nothing is not an error.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// sandbox.files().remove("/home/user/build").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn remove(&self, path: impl Into<String>) -> RemoveRequest {
+        RemoveRequest::new(self.clone(), path.into())
+    }
+
+    /// Renames or moves a file or directory (creating missing parents of the
+    /// destination, replacing an existing file); returns the destination.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// let moved = sandbox.files().rename("/tmp/out.csv", "/home/user/results/out.csv").await?;
+    /// println!("{}", moved.path);
+    /// # Ok(()) }
+    /// ```
+    pub fn rename(&self, from: impl Into<String>, to: impl Into<String>) -> RenameRequest {
+        RenameRequest::new(self.clone(), from.into(), to.into())
+    }
+
+    /// Creates a directory and its missing parents; `false` if it existed.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// sandbox.files().make_dir("/home/user/a/b/c").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn make_dir(&self, path: impl Into<String>) -> MakeDirRequest {
+        MakeDirRequest::new(self.clone(), path.into())
+    }
+
+    /// Watches a directory for changes; see [`WatchDirRequest`].
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// let watch = sandbox.files().watch_dir("/home/user").recursive(true).await?;
+    /// # let _ = watch; Ok(()) }
+    /// ```
+    pub fn watch_dir(&self, path: impl Into<String>) -> WatchDirRequest {
+        WatchDirRequest::new(self.clone(), path.into())
     }
 }

@@ -21,6 +21,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tracing::Instrument as _;
 
+pub(crate) use command::quote;
 pub use command::{ConfigScope, ResetMode};
 pub use parse::{GitBranches, GitChange, GitFileStatus, GitStatus};
 

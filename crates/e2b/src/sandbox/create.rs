@@ -7,6 +7,7 @@ use e2b_api::control::types;
 
 use super::Sandbox;
 use super::lifecycle::Lifecycle;
+use super::mcp::{DEFAULT_MCP_TEMPLATE, gateway_command};
 use super::network::NetworkConfig;
 use crate::client::{Client, lifetime_seconds, send_on_await};
 use crate::control::{self, ApiCall};
@@ -62,6 +63,7 @@ pub struct SandboxBuilder {
     network: Option<NetworkConfig>,
     lifecycle: Option<Lifecycle>,
     auto_pause: Option<bool>,
+    mcp: Option<serde_json::Value>,
     request_timeout: Option<Duration>,
 }
 
@@ -245,6 +247,28 @@ impl SandboxBuilder {
         self
     }
 
+    /// An MCP gateway configuration: the sandbox (template `mcp-gateway`
+    /// unless another is named) starts the gateway, as `root`, right after
+    /// it is created; its URL is [`Sandbox::get_mcp_url`] and its token
+    /// [`Sandbox::get_mcp_token`]. If the gateway fails to start, the
+    /// sandbox is killed and the error says why.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), e2b::Error> {
+    /// let sandbox = e2b::Sandbox::builder()
+    ///     .mcp(serde_json::json!({"github": {"githubPersonalAccessToken": "ghp_…"}}))
+    ///     .create()
+    ///     .await?;
+    /// println!("{}", sandbox.get_mcp_url());
+    /// # Ok(()) }
+    /// ```
+    pub fn mcp(mut self, config: serde_json::Value) -> Self {
+        self.mcp = Some(config);
+        self
+    }
+
     /// The deadline of the create request (`Duration::ZERO` for none).
     ///
     /// # Example
@@ -288,19 +312,28 @@ impl SandboxBuilder {
             }
             lifecycle.auto_pause = Some(auto_pause);
         }
+        if self.mcp.as_ref().is_some_and(|mcp| !mcp.is_object()) {
+            return Err(Error::invalid_argument(
+                Stage::new(OPERATION, Phase::Validate),
+                "the MCP configuration must be a JSON object",
+            ));
+        }
         let client = match self.client {
             Some(client) => client,
             None => Client::from_env()?,
         };
+        let mcp = self.mcp;
         if client.config().debug() {
-            return Sandbox::debug(client, DEBUG_SANDBOX_ID);
+            let sandbox = Sandbox::debug(client, DEBUG_SANDBOX_ID)?;
+            return start_mcp_gateway(sandbox, mcp).await;
         }
+        let default_template = if mcp.is_some() { DEFAULT_MCP_TEMPLATE } else { DEFAULT_TEMPLATE };
 
         let body = types::NewSandbox {
             template_id: self
                 .template
                 .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| DEFAULT_TEMPLATE.to_owned()),
+                .unwrap_or_else(|| default_template.to_owned()),
             timeout: lifetime_seconds(self.timeout),
             metadata: Some(types::SandboxMetadata(self.metadata)),
             env_vars: Some(types::EnvVars(self.envs)),
@@ -328,6 +361,9 @@ impl SandboxBuilder {
             if let Some(network) = &self.network {
                 object.insert("network".into(), network.to_json());
             }
+            if let Some(mcp) = &mcp {
+                object.insert("mcp".into(), mcp.clone());
+            }
         }
 
         let config = client.config();
@@ -349,7 +385,8 @@ impl SandboxBuilder {
             }
             return Err(too_old);
         }
-        Sandbox::from_api(client, created, OPERATION)
+        let sandbox = Sandbox::from_api(client, created, OPERATION)?;
+        start_mcp_gateway(sandbox, mcp).await
     }
 
     /// Creates the sandbox the way the SDK's beta API did, sending
@@ -376,3 +413,35 @@ impl SandboxBuilder {
 }
 
 send_on_await!(SandboxBuilder => Sandbox);
+
+/// Starts the MCP gateway of a new sandbox, killing the sandbox if that
+/// fails (nothing is left running that the caller cannot reach).
+async fn start_mcp_gateway(sandbox: Sandbox, mcp: Option<serde_json::Value>) -> Result<Sandbox> {
+    let Some(config) = mcp else {
+        return Ok(sandbox);
+    };
+    let token = uuid::Uuid::new_v4().to_string();
+    sandbox.set_mcp_token(token.clone());
+    let started = sandbox
+        .commands()
+        .run(gateway_command(&config))
+        .user("root")
+        .env("GATEWAY_ACCESS_TOKEN", token)
+        .send()
+        .await;
+    match started {
+        Ok(_) => Ok(sandbox),
+        Err(err) => {
+            if let Err(kill) = sandbox.kill().await {
+                tracing::warn!(sandbox_id = sandbox.sandbox_id(), %kill, "could not kill a sandbox whose MCP gateway failed");
+            }
+            Err(match err {
+                Error::CommandExit { stderr, .. } => Error::sandbox(
+                    Stage::new(OPERATION, Phase::Run),
+                    format!("Failed to start MCP gateway: {stderr}"),
+                ),
+                other => other,
+            })
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod create;
 mod file_url;
 mod info;
 mod lifecycle;
+mod mcp;
 mod network;
 pub(crate) mod query;
 
@@ -18,15 +19,19 @@ pub use create::{DEBUG_SANDBOX_ID, DEFAULT_TEMPLATE, SandboxBuilder};
 pub use file_url::FileUrl;
 pub use info::{SandboxInfo, SandboxMetrics, SandboxState, SnapshotInfo, VolumeMount};
 pub use lifecycle::{Lifecycle, LifecycleInfo, OnTimeout};
+pub use mcp::DEFAULT_MCP_TEMPLATE;
 pub use network::{EgressProxy, NetworkConfig, NetworkRule};
 pub use query::{ListOrder, SandboxQuery, SnapshotQuery};
 
 use crate::client::{Client, ConnectSandbox, CreateSnapshot, GetMetrics, PauseSandbox, send_on_await};
+use crate::commands::Commands;
 use crate::config::ConnectionConfig;
 use crate::envd::Envd;
 use crate::error::Result;
 use crate::filesystem::Filesystem;
+use crate::git::Git;
 use crate::paginator::SnapshotPaginator;
+use crate::pty::Pty;
 use crate::signature::FileOperation;
 use crate::version::EnvdVersion;
 
@@ -291,6 +296,12 @@ impl Sandbox {
         Ok(Some(token))
     }
 
+    pub(crate) fn set_mcp_token(&self, token: String) {
+        if let Ok(mut cached) = self.inner.mcp_token.lock() {
+            *cached = Some(token);
+        }
+    }
+
     fn cached_mcp_token(&self) -> Option<String> {
         self.inner.mcp_token.lock().ok().and_then(|cached| cached.clone())
     }
@@ -306,6 +317,46 @@ impl Sandbox {
     /// ```
     pub fn files(&self) -> Filesystem {
         Filesystem::new(self.inner.clone())
+    }
+
+    /// Commands in the sandbox.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// let result = sandbox.commands().run("ls /").await?;
+    /// println!("{}", result.stdout);
+    /// # Ok(()) }
+    /// ```
+    pub fn commands(&self) -> Commands {
+        Commands::new(self.inner.clone())
+    }
+
+    /// Interactive terminals in the sandbox.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// let terminal = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).await?;
+    /// # let _ = terminal; Ok(()) }
+    /// ```
+    pub fn pty(&self) -> Pty {
+        Pty::new(self.inner.clone())
+    }
+
+    /// Git in the sandbox, run through its [`commands`](Self::commands).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// sandbox.git().clone_repo("https://github.com/e2b-dev/e2b.git").path("/home/user/e2b").depth(1).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn git(&self) -> Git {
+        Git::new(Arc::new(self.commands()))
     }
 
     /// Whether the sandbox is up: `GET /health` on envd. `false` when the
