@@ -77,6 +77,8 @@ struct Shared {
     state: Mutex<State>,
     api: Spec,
     envd: Spec,
+    /// envd's RPCs, as the test scripts them.
+    rpc: Mutex<e2b_connect::server::ConnectRouter>,
 }
 
 /// The running double.
@@ -109,6 +111,7 @@ impl Fake {
             }),
             api: Spec::load("api.yml"),
             envd: Spec::load("envd.yml"),
+            rpc: Mutex::new(e2b_connect::server::ConnectRouter::new()),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -121,6 +124,12 @@ impl Fake {
 
     pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.shared.state.lock().unwrap()
+    }
+
+    /// Serves envd's RPCs with `router` (for requests carrying
+    /// `E2b-Sandbox-Id`, after the proxy's routing and token checks).
+    pub fn serve_rpc(&self, router: e2b_connect::server::ConnectRouter) {
+        *self.shared.rpc.lock().unwrap() = router;
     }
 
     /// The next call of `operation` answers `status` with `body` instead.
@@ -197,22 +206,39 @@ async fn handle(AxumState(shared): AxumState<Arc<Shared>>, request: Request) -> 
         return empty_response(204);
     }
 
-    let mut state = shared.state.lock().unwrap();
-    let step = state.step.clone();
-    state.requests.push(Recorded {
-        step,
-        method: method.clone(),
-        path: path.clone(),
-        query: query.clone(),
-        headers: parts.headers.clone(),
-        body: body.clone(),
-    });
-
-    if let Some(sandbox_id) = parts.headers.get("e2b-sandbox-id").and_then(|v| v.to_str().ok()) {
-        let sandbox_id = sandbox_id.to_owned();
-        return envd(&shared, &mut state, &method, &path, &query, &parts.headers, &body, &sandbox_id);
+    let routed_rpc = {
+        let mut state = shared.state.lock().unwrap();
+        let step = state.step.clone();
+        state.requests.push(Recorded {
+            step,
+            method: method.clone(),
+            path: path.clone(),
+            query: query.clone(),
+            headers: parts.headers.clone(),
+            body: body.clone(),
+        });
+        match parts.headers.get("e2b-sandbox-id").and_then(|v| v.to_str().ok()).map(str::to_owned) {
+            Some(sandbox_id)
+                if path.starts_with("/process.Process/") || path.starts_with("/filesystem.Filesystem/") =>
+            {
+                if let Some(refusal) = proxy_refusal(&state, &sandbox_id, &parts.headers) {
+                    return refusal;
+                }
+                true
+            }
+            Some(sandbox_id) => {
+                return envd(&shared, &mut state, &method, &path, &query, &parts.headers, &body, &sandbox_id);
+            }
+            None => false,
+        }
+    };
+    if routed_rpc {
+        let router = shared.rpc.lock().unwrap().clone();
+        let request = http::Request::from_parts(parts, http_body_util::Full::new(body));
+        return router.handle(request).await.map(Body::new);
     }
 
+    let mut state = shared.state.lock().unwrap();
     let Some(operation) = shared.api.find(&method, &path) else {
         state.violations.push(format!("{method} {path}: no such operation in api.yml"));
         return json_response(404, &json!({"code": 404, "message": "no such operation"}));
@@ -516,6 +542,25 @@ fn page(
         headers.push(("x-total-running", running.to_string()));
     }
     (200, Some(Value::Array(slice)), headers)
+}
+
+/// What the sandbox proxy and envd's token check say before an RPC reaches
+/// envd: 502 for a sandbox that is not running, 401 for a wrong token.
+fn proxy_refusal(state: &State, sandbox_id: &str, headers: &HeaderMap) -> Option<Response> {
+    let Some(sandbox) = state.sandboxes.get(sandbox_id).filter(|s| !s.paused) else {
+        return Some(json_response(
+            502,
+            &json!({"sandboxId": sandbox_id, "message": "The sandbox was not found", "code": 502}),
+        ));
+    };
+    let sent = headers.get("x-access-token").and_then(|v| v.to_str().ok());
+    match &sandbox.token {
+        Some(token) if sent != Some(token.as_str()) => Some(json_response(
+            401,
+            &json!({"code": 401, "message": "unauthorized access, please provide a valid access token or method signing if supported"}),
+        )),
+        _ => None,
+    }
 }
 
 fn gunzip(data: &[u8]) -> Option<Vec<u8>> {

@@ -4,3 +4,4 @@
 
 pub mod fake;
 pub mod openapi;
+pub mod rpc;
