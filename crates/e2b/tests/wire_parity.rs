@@ -8,8 +8,11 @@
 //! path, query parameters (decoded), significant headers (API key, routing
 //! and access-token headers, content type and encoding, file metadata) and
 //! body (JSON compared as values, multipart compared part by part, raw
-//! uploads compared after decompression). It also proves that the signed
-//! file URLs both SDKs build are identical.
+//! uploads compared after decompression, RPC messages compared as JSON after
+//! removing the Connect envelope). envd's RPCs are answered by the same
+//! script in both runs. It also proves that the signed file URLs both SDKs
+//! build are identical. (Not compared: `watch_dir`, which the synchronous
+//! Python SDK implements by polling `CreateWatcher` instead of streaming.)
 
 mod support;
 
@@ -21,12 +24,13 @@ use e2b::{
     Lifecycle, NetworkConfig, NetworkRule, OnTimeout, SandboxQuery, SandboxState, SnapshotQuery, WriteData,
     WriteEntry,
 };
+use e2b_connect::server::ConnectRouter;
 use serde_json::{Value, json};
 use support::fake::{API_KEY, Fake, Recorded, parse_multipart};
 
 const SCRIPT: &str = r#"
 import datetime, io, json, os, urllib.request
-from e2b import Sandbox, SandboxQuery, SandboxState
+from e2b import PtySize, Sandbox, SandboxQuery, SandboxState
 from e2b.sandbox.filesystem.filesystem import WriteEntry
 
 BASE = os.environ["E2B_API_URL"]
@@ -108,6 +112,32 @@ try:
     sbx.files.read("/home/user/missing.txt")
 except Exception:
     pass
+step("commands_run")
+sbx.commands.run("echo hi", envs={"A": "1"}, cwd="/tmp", user="root")
+step("commands_background")
+h = sbx.commands.run("sleep 30", background=True, timeout=0)
+h.kill()
+step("commands_misc")
+sbx.commands.send_stdin(42, "hi")
+sbx.commands.close_stdin(42)
+sbx.commands.list()
+sbx.commands.kill(12345)
+sbx.commands.connect(42).wait()
+step("pty")
+t = sbx.pty.create(PtySize(rows=24, cols=80), timeout=0)
+sbx.pty.send_stdin(t.pid, b"ls\n")
+sbx.pty.resize(t.pid, PtySize(rows=50, cols=132))
+sbx.pty.kill(t.pid)
+step("filesystem_rpc")
+sbx.files.list("/home/user", depth=2)
+sbx.files.exists("/home/user/a.txt")
+sbx.files.exists("/nope")
+sbx.files.get_info("/home/user/a.txt")
+sbx.files.make_dir("/new")
+sbx.files.rename("/tmp/a.txt", "/tmp/b.txt")
+sbx.files.remove("/tmp/x")
+step("git")
+sbx.git.status("/home/user/repo")
 step("health")
 sbx.is_running()
 step("kill")
@@ -234,6 +264,34 @@ async fn rust_operations(fake: &Fake) -> Value {
     files.read("/home/user/a.txt").gzip(true).bytes().await.unwrap();
     files.read("/home/user/a.txt").user("root").bytes().await.unwrap();
     assert!(files.read("/home/user/missing.txt").text().await.is_err());
+    step("commands_run").await;
+    sbx.commands().run("echo hi").env("A", "1").cwd("/tmp").user("root").await.unwrap();
+    step("commands_background").await;
+    let handle = sbx.commands().run("sleep 30").timeout(Duration::ZERO).spawn().await.unwrap();
+    handle.kill().await.unwrap();
+    step("commands_misc").await;
+    let commands = sbx.commands();
+    commands.send_stdin(42, "hi").await.unwrap();
+    commands.close_stdin(42).await.unwrap();
+    commands.list().await.unwrap();
+    assert!(!commands.kill(12345).await.unwrap());
+    commands.connect(42).await.unwrap().wait().await.unwrap();
+    step("pty").await;
+    let terminal =
+        sbx.pty().create(e2b::PtySize { rows: 24, cols: 80 }).timeout(Duration::ZERO).await.unwrap();
+    sbx.pty().send_stdin(terminal.pid(), &b"ls\n"[..]).await.unwrap();
+    sbx.pty().resize(terminal.pid(), e2b::PtySize { rows: 50, cols: 132 }).await.unwrap();
+    sbx.pty().kill(terminal.pid()).await.unwrap();
+    step("filesystem_rpc").await;
+    files.list("/home/user").depth(2).await.unwrap();
+    assert!(files.exists("/home/user/a.txt").await.unwrap());
+    assert!(!files.exists("/nope").await.unwrap());
+    files.get_info("/home/user/a.txt").await.unwrap();
+    files.make_dir("/new").await.unwrap();
+    files.rename("/tmp/a.txt", "/tmp/b.txt").await.unwrap();
+    files.remove("/tmp/x").await.unwrap();
+    step("git").await;
+    sbx.git().status("/home/user/repo").await.unwrap();
     step("health").await;
     assert!(sbx.is_running().await.unwrap());
     step("kill").await;
@@ -245,6 +303,73 @@ async fn rust_operations(fake: &Fake) -> Value {
         "download_user": sbx.download_url("rel/path.txt").user("root").build().unwrap(),
         "upload": sbx.upload_url("/home/user/in.csv").build().unwrap(),
     })
+}
+
+/// Scripted envd RPCs, the same for both runs.
+fn envd_rpcs() -> ConnectRouter {
+    use e2b_proto::filesystem::{self as fs, filesystem_methods as fsm};
+    use e2b_proto::process::{self as pb, process_methods as pm};
+    use support::rpc::{connect_response, end, start, start_response, stdout};
+    let entry = |name: &str| fs::EntryInfo {
+        name: name.into(),
+        r#type: fs::FileType::File as i32,
+        path: format!("/home/user/{name}"),
+        ..Default::default()
+    };
+    let pid = |selector: Option<&pb::ProcessSelector>| match selector.and_then(|s| s.selector.clone()) {
+        Some(pb::process_selector::Selector::Pid(pid)) => pid,
+        _ => 0,
+    };
+    ConnectRouter::new()
+        .server_streaming(pm::START, |_: tonic::Request<pb::StartRequest>| async {
+            let events: Vec<Result<pb::StartResponse, tonic::Status>> = vec![
+                Ok(start_response(start(42))),
+                Ok(start_response(stdout(b"## main\n"))),
+                Ok(start_response(end(0))),
+            ];
+            Ok(tonic::Response::new(futures::stream::iter(events)))
+        })
+        .server_streaming(pm::CONNECT, |_: tonic::Request<pb::ConnectRequest>| async {
+            let events: Vec<Result<pb::ConnectResponse, tonic::Status>> =
+                vec![Ok(connect_response(start(42))), Ok(connect_response(end(0)))];
+            Ok(tonic::Response::new(futures::stream::iter(events)))
+        })
+        .unary(pm::SEND_SIGNAL, move |request: tonic::Request<pb::SendSignalRequest>| async move {
+            if pid(request.get_ref().process.as_ref()) == 12345 {
+                return Err(tonic::Status::not_found("process with pid 12345 not found"));
+            }
+            Ok(tonic::Response::new(pb::SendSignalResponse {}))
+        })
+        .unary(pm::SEND_INPUT, |_: tonic::Request<pb::SendInputRequest>| async {
+            Ok(tonic::Response::new(pb::SendInputResponse {}))
+        })
+        .unary(pm::CLOSE_STDIN, |_: tonic::Request<pb::CloseStdinRequest>| async {
+            Ok(tonic::Response::new(pb::CloseStdinResponse {}))
+        })
+        .unary(pm::UPDATE, |_: tonic::Request<pb::UpdateRequest>| async {
+            Ok(tonic::Response::new(pb::UpdateResponse {}))
+        })
+        .unary(pm::LIST, |_: tonic::Request<pb::ListRequest>| async {
+            Ok(tonic::Response::new(pb::ListResponse::default()))
+        })
+        .unary(fsm::LIST_DIR, move |_: tonic::Request<fs::ListDirRequest>| async move {
+            Ok(tonic::Response::new(fs::ListDirResponse { entries: vec![entry("a.txt")] }))
+        })
+        .unary(fsm::STAT, move |request: tonic::Request<fs::StatRequest>| async move {
+            if request.get_ref().path == "/nope" {
+                return Err(tonic::Status::not_found("path '/nope' does not exist"));
+            }
+            Ok(tonic::Response::new(fs::StatResponse { entry: Some(entry("a.txt")) }))
+        })
+        .unary(fsm::MAKE_DIR, move |_: tonic::Request<fs::MakeDirRequest>| async move {
+            Ok(tonic::Response::new(fs::MakeDirResponse { entry: Some(entry("new")) }))
+        })
+        .unary(fsm::MOVE, move |_: tonic::Request<fs::MoveRequest>| async move {
+            Ok(tonic::Response::new(fs::MoveResponse { entry: Some(entry("b.txt")) }))
+        })
+        .unary(fsm::REMOVE, |_: tonic::Request<fs::RemoveRequest>| async {
+            Ok(tonic::Response::new(fs::RemoveResponse {}))
+        })
 }
 
 /// What must match between the two SDKs' requests.
@@ -295,8 +420,12 @@ fn normalize(request: &Recorded) -> Normalized {
         "x-access-token",
         "content-encoding",
         "authorization",
+        "keepalive-ping-interval",
+        "connect-timeout-ms",
+        "connect-protocol-version",
     ] {
-        if let Some(value) = header(name) {
+        // `identity` is no encoding at all (older Connect clients say so).
+        if let Some(value) = header(name).filter(|v| !(name == "content-encoding" && v == "identity")) {
             headers.insert(name.to_owned(), value);
         }
     }
@@ -321,6 +450,8 @@ fn normalize(request: &Recorded) -> Normalized {
         Body::Empty
     } else if media == "application/json" {
         Body::Json(serde_json::from_slice(&bytes).expect("a JSON body"))
+    } else if media == "application/connect+json" {
+        Body::Json(support::rpc::message(request))
     } else if media == "multipart/form-data" {
         let parts = parse_multipart(&content_type, bytes).expect("a multipart body");
         Body::Multipart(parts.into_iter().map(|p| (p.name, p.filename, p.data)).collect())
@@ -346,6 +477,7 @@ async fn the_rust_sdk_sends_what_the_official_python_sdk_sends() {
         .expect("installing the official Python SDK (e2b==2.45.1) into .interop/");
 
     let python_fake = Fake::start().await;
+    python_fake.serve_rpc(envd_rpcs());
     let url = python_fake.url.clone();
     let output = tokio::task::spawn_blocking(move || {
         e2b_tests::interop::run_python(
@@ -368,6 +500,7 @@ async fn the_rust_sdk_sends_what_the_official_python_sdk_sends() {
     let python_urls: Value = serde_json::from_str(output.trim().lines().last().unwrap()).unwrap();
 
     let rust_fake = Fake::start().await;
+    rust_fake.serve_rpc(envd_rpcs());
     let rust_urls = rust_operations(&rust_fake).await;
 
     let python_requests = python_fake.requests();
@@ -407,7 +540,7 @@ async fn the_rust_sdk_sends_what_the_official_python_sdk_sends() {
             eprintln!("{} {:?}", request.step, normalize(request));
         }
     }
-    assert_eq!(python_requests.len(), 37, "every operation above was compared");
+    assert_eq!(python_requests.len(), 57, "every operation above was compared");
     let relative = |urls: &Value, base: &str| urls.to_string().replace(base, "<envd>");
     assert_eq!(relative(&python_urls, &python_fake.url), relative(&rust_urls, &rust_fake.url), "signed URLs");
     python_fake.assert_no_violations();
