@@ -163,18 +163,15 @@ async fn background_commands_stream_output_and_can_be_killed() {
     let sandbox = sandbox(&fake).await;
     let handle = sandbox.commands().run("long job").spawn().await.unwrap();
     assert_eq!(handle.pid(), 9);
-    let mut output = handle.output();
-    let mut chunks = Vec::new();
-    for _ in 0..3 {
-        chunks.push(output.next().await.unwrap());
+    // Wait until all three chunks are in, then the stream starts with them.
+    while handle.stdout() != "1\n2\n" || handle.stderr() != "e\n" {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let mut output = handle.output();
+    let backlog = [output.next().await.unwrap(), output.next().await.unwrap()];
     assert_eq!(
-        chunks,
-        [
-            e2b::CommandOutput::Stdout("1\n".into()),
-            e2b::CommandOutput::Stderr("e\n".into()),
-            e2b::CommandOutput::Stdout("2\n".into())
-        ]
+        backlog,
+        [e2b::CommandOutput::Stdout("1\n2\n".into()), e2b::CommandOutput::Stderr("e\n".into())]
     );
     assert_eq!(handle.stdout(), "1\n2\n");
     assert_eq!(handle.exit_code(), None);
@@ -476,4 +473,38 @@ async fn an_mcp_sandbox_starts_its_gateway_or_is_killed() {
     let err = fake.client().sandbox().mcp(json!(["not", "an object"])).await.unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }));
     fake.assert_no_violations();
+}
+
+#[tokio::test]
+async fn the_output_stream_joins_live_output_without_losing_or_repeating_chunks() {
+    let fake = Fake::start().await;
+    let chunks: Vec<Vec<u8>> = (0..200).map(|i| format!("line {i}\n").into_bytes()).collect();
+    let expected: String = chunks.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    fake.serve_rpc(starts(
+        move |_| {
+            let mut events = vec![start(4)];
+            events.extend(chunks.iter().map(|c| stdout(c)));
+            events.push(end(0));
+            ok(events)
+        },
+        Duration::from_micros(200),
+    ));
+    let sandbox = sandbox(&fake).await;
+    let handle = sandbox.commands().run("many lines").spawn().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let streamed: String = handle
+        .output()
+        .map(|chunk| match chunk {
+            e2b::CommandOutput::Stdout(text) => text,
+            e2b::CommandOutput::Stderr(text) => panic!("unexpected stderr {text}"),
+        })
+        .collect()
+        .await;
+    assert_eq!(streamed, expected);
+    assert_eq!(handle.wait().await.unwrap().stdout, expected);
+    // After the end, the stream is the whole backlog.
+    let late = sandbox.commands().run("many lines").spawn().await.unwrap();
+    late.wait().await.unwrap();
+    let all: Vec<e2b::CommandOutput> = late.output().collect().await;
+    assert_eq!(all, [e2b::CommandOutput::Stdout(expected)]);
 }

@@ -92,6 +92,10 @@ struct State {
     failure: Option<Error>,
     /// The text of a failure already handed out, for later waiters.
     failure_text: Option<String>,
+    /// Where chunks go once someone asked for the output stream.
+    subscriber: Option<mpsc::UnboundedSender<Chunk>>,
+    /// Whether the output stream was handed out already.
+    subscribed: bool,
 }
 
 struct Shared {
@@ -100,11 +104,18 @@ struct Shared {
 }
 
 impl Shared {
-    fn record_text(&self, output: &CommandOutput) {
+    /// Accumulates text and forwards the chunk to a subscriber, under one
+    /// lock so that a new subscriber neither misses nor repeats a chunk.
+    fn emit(&self, chunk: Chunk) {
         if let Ok(mut state) = self.state.lock() {
-            match output {
-                CommandOutput::Stdout(text) => state.stdout.push_str(text),
-                CommandOutput::Stderr(text) => state.stderr.push_str(text),
+            if let Chunk::Text(output) = &chunk {
+                match output {
+                    CommandOutput::Stdout(text) => state.stdout.push_str(text),
+                    CommandOutput::Stderr(text) => state.stderr.push_str(text),
+                }
+            }
+            if let Some(subscriber) = &state.subscriber {
+                let _ = subscriber.send(chunk);
             }
         }
     }
@@ -117,7 +128,9 @@ pub(crate) struct ProcessCore {
     envd: Envd,
     shared: Arc<Shared>,
     task: tokio::task::AbortHandle,
-    output: Mutex<Option<mpsc::UnboundedReceiver<Chunk>>>,
+    /// For terminals, whose output is not accumulated: the stream's
+    /// receiving end, subscribed from the start.
+    eager_output: Mutex<Option<mpsc::UnboundedReceiver<Chunk>>>,
 }
 
 impl ProcessCore {
@@ -131,15 +144,22 @@ impl ProcessCore {
         operation: &'static str,
     ) -> Self {
         let shared = Arc::new(Shared { state: Mutex::new(State::default()), done: watch::channel(false).0 });
-        let (sender, receiver) = mpsc::unbounded_channel();
+        // Command output is accumulated, so a stream can start with the
+        // backlog when asked for; terminal output is not, so its stream is
+        // subscribed from the start.
+        let eager_output = match sink {
+            Sink::Pty { .. } => {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                if let Ok(mut state) = shared.state.lock() {
+                    state.subscriber = Some(sender);
+                }
+                Some(receiver)
+            }
+            Sink::Command { .. } => None,
+        };
         let reader = shared.clone();
         let task_envd = envd.clone();
-        let emit = move |chunk: Chunk| {
-            if let Chunk::Text(text) = &chunk {
-                reader.record_text(text);
-            }
-            let _ = sender.send(chunk);
-        };
+        let emit = move |chunk: Chunk| reader.emit(chunk);
         let shared_for_task = shared.clone();
         let task = tokio::spawn(async move {
             let stage = Stage::new(operation, Phase::Stream);
@@ -187,6 +207,7 @@ impl ProcessCore {
             if let Ok(mut state) = shared_for_task.state.lock() {
                 state.end = end;
                 state.failure = failure;
+                state.subscriber = None;
             }
             shared_for_task.done.send_replace(true);
         });
@@ -196,7 +217,7 @@ impl ProcessCore {
             envd,
             shared,
             task: task.abort_handle(),
-            output: Mutex::new(Some(receiver)),
+            eager_output: Mutex::new(eager_output),
         }
     }
 
@@ -220,8 +241,28 @@ impl ProcessCore {
         self.shared.state.lock().ok().and_then(|s| s.end.as_ref().and_then(|e| e.error.clone()))
     }
 
+    /// The output stream's receiving end, once: it starts with what was
+    /// accumulated so far and continues with live chunks.
     pub(crate) fn take_output(&self) -> Option<mpsc::UnboundedReceiver<Chunk>> {
-        self.output.lock().ok().and_then(|mut o| o.take())
+        let mut state = self.shared.state.lock().ok()?;
+        if std::mem::replace(&mut state.subscribed, true) {
+            return None;
+        }
+        if let Some(receiver) = self.eager_output.lock().ok().and_then(|mut o| o.take()) {
+            return Some(receiver);
+        }
+        let (sender, receiver) = mpsc::unbounded_channel();
+        if !state.stdout.is_empty() {
+            let _ = sender.send(Chunk::Text(CommandOutput::Stdout(state.stdout.clone())));
+        }
+        if !state.stderr.is_empty() {
+            let _ = sender.send(Chunk::Text(CommandOutput::Stderr(state.stderr.clone())));
+        }
+        let finished = state.end.is_some() || state.failure.is_some() || state.failure_text.is_some();
+        if !finished {
+            state.subscriber = Some(sender);
+        }
+        Some(receiver)
     }
 
     /// Waits for the process to end; a non-zero exit is
@@ -485,9 +526,10 @@ impl CommandHandle {
         self.core.disconnect();
     }
 
-    /// The output as a stream of chunks in arrival order, ending with the
-    /// command. Only the first call gets the chunks; later calls get an
-    /// empty stream.
+    /// The output as a stream of chunks, ending with the command: first
+    /// what arrived before the call (stdout, then stderr), then each chunk in
+    /// arrival order. Only the first call gets the chunks; later calls get
+    /// an empty stream. Nothing is buffered for a stream nobody asked for.
     ///
     /// # Example
     ///

@@ -11,6 +11,12 @@ pub(crate) struct Utf8Decoder {
 impl Utf8Decoder {
     /// Decodes what can be decoded of `pending + chunk`.
     pub(crate) fn push(&mut self, chunk: &[u8]) -> String {
+        // The common case: whole characters only, nothing pending.
+        if self.pending.is_empty()
+            && let Ok(text) = std::str::from_utf8(chunk)
+        {
+            return text.to_owned();
+        }
         self.pending.extend_from_slice(chunk);
         let mut out = String::new();
         let mut rest: &[u8] = &self.pending;

@@ -136,7 +136,10 @@ impl ReadRequest {
         let deadline = self.fs.sandbox.envd.request_timeout(self.request_timeout);
         let transfer = async {
             let mut stream = self.open(None).await?;
-            let mut out = BytesMut::new();
+            // Sized up front when the length is known, so a large file is
+            // copied once instead of at every growth step.
+            let capacity = stream.size_hint.map_or(0, |len| usize::try_from(len).unwrap_or(0).min(1 << 30));
+            let mut out = BytesMut::with_capacity(capacity);
             while let Some(chunk) = stream.next().await {
                 out.extend_from_slice(&chunk?);
             }
@@ -208,7 +211,10 @@ impl ReadRequest {
                 .get(CONTENT_ENCODING)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
-            Ok(FileStream::new(envd.clone(), response.bytes_stream().boxed(), gzipped, idle))
+            let size_hint = if gzipped { None } else { response.content_length() };
+            let mut stream = FileStream::new(envd.clone(), response.bytes_stream().boxed(), gzipped, idle);
+            stream.size_hint = size_hint;
+            Ok(stream)
         }
         .instrument(span)
         .await
@@ -231,6 +237,8 @@ impl ReadRequest {
 /// ```
 pub struct FileStream {
     inner: BoxStream<'static, Result<Bytes>>,
+    /// The decoded length, when the server said it.
+    size_hint: Option<u64>,
 }
 
 impl std::fmt::Debug for FileStream {
@@ -294,7 +302,7 @@ impl FileStream {
                 }
             }
         });
-        Self { inner: inner.boxed() }
+        Self { inner: inner.boxed(), size_hint: None }
     }
 
     /// The stream as a `tokio::io::AsyncRead`; errors become
