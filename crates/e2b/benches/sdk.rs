@@ -8,24 +8,22 @@
 //! * streaming 100 MiB of stdout from a command: throughput.
 //!
 //! The server is a lean stand-in for E2B (control plane, `/files`, and
-//! envd's `process.Process/Start` over `e2b-connect`'s Connect server) that
-//! keeps files in memory and generates command output, so that the numbers
-//! are the SDKs' costs, not a sandbox's. It runs on its own threads; the
+//! envd's `process.Process/Start` as Connect JSON frames encoded once) that
+//! serves downloads from memory, drains uploads and replays command output,
+//! so that the numbers are the SDKs' costs, not a sandbox's. It runs on its own threads; the
 //! Python SDK runs in its own process. Once envd lands, point both SDKs at
 //! it instead (`E2B_SANDBOX_URL`). Numbers depend on the machine and its
 //! load: read the ratios.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
+use base64::Engine as _;
 use bytes::Bytes;
-use e2b_connect::server::ConnectRouter;
-use e2b_proto::process::process_event::{DataEvent, EndEvent, Event, StartEvent, data_event::Output};
-use e2b_proto::process::{ProcessEvent, StartRequest, StartResponse, process_methods};
+use e2b_proto::process::process_methods;
 use futures::StreamExt as _;
 use serde_json::{Value, json};
 
@@ -37,38 +35,45 @@ const LARGE_ITERATIONS: usize = 3;
 const CHUNK: usize = 32 * 1024;
 const API_KEY: &str = "e2b_00000000000000000000000000000000";
 
-type Files = Arc<Mutex<HashMap<String, Bytes>>>;
-
-fn start_response(event: Event) -> StartResponse {
-    StartResponse { event: Some(ProcessEvent { event: Some(event) }) }
+/// One Connect envelope around a JSON message.
+fn envelope(flags: u8, message: &Value) -> Bytes {
+    let json = serde_json::to_vec(message).unwrap();
+    let mut frame = Vec::with_capacity(5 + json.len());
+    frame.push(flags);
+    frame.extend_from_slice(&u32::try_from(json.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&json);
+    Bytes::from(frame)
 }
 
-/// `true` ends at once; `stream N` writes N bytes of stdout in envd-sized
-/// chunks first.
-fn process_router() -> ConnectRouter {
-    ConnectRouter::new().server_streaming(
-        process_methods::START,
-        |request: tonic::Request<StartRequest>| async move {
-            let command =
-                request.get_ref().process.as_ref().and_then(|p| p.args.get(2).cloned()).unwrap_or_default();
-            let total: usize = command.strip_prefix("stream ").and_then(|n| n.parse().ok()).unwrap_or(0);
-            let chunk = Bytes::from(vec![b'x'; CHUNK]);
-            let data = futures::stream::iter((0..total.div_ceil(CHUNK)).map(move |i| {
-                let size = CHUNK.min(total - i * CHUNK);
-                Ok(start_response(Event::Data(DataEvent {
-                    output: Some(Output::Stdout(chunk.slice(..size))),
-                })))
-            }));
-            let start = futures::stream::iter([Ok(start_response(Event::Start(StartEvent { pid: 1 })))]);
-            let end = futures::stream::iter([Ok(start_response(Event::End(EndEvent {
-                exit_code: 0,
-                exited: true,
-                status: "exit status 0".into(),
-                error: None,
-            })))]);
-            Ok(tonic::Response::new(start.chain(data).chain(end)))
-        },
-    )
+/// `process.Process/Start`: `true` ends at once; `stream N` first writes N
+/// bytes of stdout in envd-sized chunks. The frames are encoded once and
+/// reused, as cheap for the server as Connect allows.
+async fn start(request: Request) -> Response {
+    let body = axum::body::to_bytes(request.into_body(), 1 << 20).await.unwrap_or_default();
+    let message: Value = serde_json::from_slice(body.get(5..).unwrap_or_default()).unwrap_or(Value::Null);
+    let command = message.pointer("/process/args/2").and_then(Value::as_str).unwrap_or_default();
+    let total: usize = command.strip_prefix("stream ").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let data = |size: usize| {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(vec![b'x'; size]);
+        envelope(0, &json!({"event": {"data": {"stdout": encoded}}}))
+    };
+    let full = data(CHUNK);
+    let mut frames = vec![envelope(0, &json!({"event": {"start": {"pid": 1}}}))];
+    frames.extend((0..total / CHUNK).map(|_| full.clone()));
+    if total % CHUNK > 0 {
+        frames.push(data(total % CHUNK));
+    }
+    frames.push(envelope(0, &json!({"event": {"end": {"exited": true, "status": "exit status 0"}}})));
+    frames.push(envelope(2, &json!({})));
+    // A short answer goes out in one write, as a server that buffers would.
+    let body = if total == 0 {
+        Body::from(frames.concat())
+    } else {
+        Body::from_stream(futures::stream::iter(frames.into_iter().map(Ok::<_, std::convert::Infallible>)))
+    };
+    let mut response = Response::new(body);
+    response.headers_mut().insert("content-type", "application/connect+json".parse().unwrap());
+    response
 }
 
 fn json_response(status: u16, value: &Value) -> Response {
@@ -78,10 +83,10 @@ fn json_response(status: u16, value: &Value) -> Response {
     response
 }
 
-async fn serve(files: Files, rpc: ConnectRouter, request: Request) -> Response {
+async fn serve(content: Bytes, request: Request) -> Response {
     let path = request.uri().path().to_owned();
-    if path.starts_with("/process.Process/") {
-        return rpc.handle(request).await.map(Body::new);
+    if path == process_methods::START {
+        return start(request).await;
     }
     let query: HashMap<String, String> = request
         .uri()
@@ -89,54 +94,28 @@ async fn serve(files: Files, rpc: ConnectRouter, request: Request) -> Response {
         .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default();
     match (request.method().as_str(), path.as_str()) {
-        ("POST", "/sandboxes") | ("POST", "/sandboxes/benchsandbox0000000001/connect") => json_response(
+        ("POST", "/sandboxes") => json_response(
             201,
             &json!({"templateID": "base", "sandboxID": "benchsandbox0000000001", "clientID": "6532622b",
                     "envdVersion": "0.6.13", "trafficAccessToken": null, "domain": null}),
         ),
-        ("GET", "/health") => {
-            let mut response = Response::new(Body::empty());
-            *response.status_mut() = http::StatusCode::NO_CONTENT;
-            response
-        }
-        ("GET", "/files") => {
-            let data = files.lock().unwrap().get(query.get("path").map_or("", String::as_str)).cloned();
-            match data {
-                Some(data) => Response::new(Body::from(data)),
-                None => json_response(404, &json!({"code": 404, "message": "not found"})),
-            }
-        }
+        // Downloads come from memory prepared up front and uploads are
+        // drained, not stored, so that the server costs both SDKs as little
+        // as possible and the ratios show the SDKs.
+        ("GET", "/files") => match query.get("path").map(String::as_str) {
+            Some("/bench/small") => Response::new(Body::from(content.slice(..SMALL))),
+            Some("/bench/large") => Response::new(Body::from(content)),
+            _ => json_response(404, &json!({"code": 404, "message": "not found"})),
+        },
         ("POST", "/files") => {
-            let content_type =
-                request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-            let body = request.into_body().into_data_stream();
-            let mut written = Vec::new();
-            if content_type.starts_with("multipart/form-data") {
-                let boundary = multer::parse_boundary(&content_type).unwrap();
-                let mut multipart = multer::Multipart::new(body, boundary);
-                while let Some(field) = multipart.next_field().await.unwrap() {
-                    let name = query
-                        .get("path")
-                        .cloned()
-                        .or_else(|| field.file_name().map(str::to_owned))
-                        .unwrap_or_default();
-                    let data = field.bytes().await.unwrap();
-                    files.lock().unwrap().insert(name.clone(), data);
-                    written.push(name);
+            let mut body = request.into_body().into_data_stream();
+            while let Some(chunk) = body.next().await {
+                if chunk.is_err() {
+                    return json_response(400, &json!({"code": 400, "message": "broken upload"}));
                 }
-            } else {
-                let mut data = Vec::new();
-                let mut body = body;
-                while let Some(chunk) = body.next().await {
-                    data.extend_from_slice(&chunk.unwrap());
-                }
-                let name = query.get("path").cloned().unwrap_or_default();
-                files.lock().unwrap().insert(name.clone(), Bytes::from(data));
-                written.push(name);
             }
-            let infos: Vec<Value> =
-                written.iter().map(|p| json!({"path": p, "name": p, "type": "file"})).collect();
-            json_response(200, &Value::Array(infos))
+            let path = query.get("path").cloned().unwrap_or_default();
+            json_response(200, &json!([{"path": path, "name": path, "type": "file"}]))
         }
         _ => json_response(404, &json!({"code": 404, "message": format!("no route {path}")})),
     }
@@ -151,10 +130,8 @@ fn start_server() -> String {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             sender.send(format!("http://{}", listener.local_addr().unwrap())).unwrap();
-            let files: Files = Arc::default();
-            let rpc = process_router();
-            let app = axum::Router::new()
-                .fallback(move |request: Request| serve(files.clone(), rpc.clone(), request));
+            let content = Bytes::from(vec![b'd'; LARGE]);
+            let app = axum::Router::new().fallback(move |request: Request| serve(content.clone(), request));
             axum::serve(listener, app).await.unwrap();
         });
     });
