@@ -60,7 +60,7 @@ async fn start(request: Request) -> Response {
     let full = data(CHUNK);
     let mut frames = vec![envelope(0, &json!({"event": {"start": {"pid": 1}}}))];
     frames.extend((0..total / CHUNK).map(|_| full.clone()));
-    if total % CHUNK > 0 {
+    if !total.is_multiple_of(CHUNK) {
         frames.push(data(total % CHUNK));
     }
     frames.push(envelope(0, &json!({"event": {"end": {"exited": true, "status": "exit status 0"}}})));
