@@ -39,4 +39,6 @@ pub mod envd {
 
 mod hooks;
 
+pub use hooks::{RequestExtras, with_request_extras};
+
 pub use progenitor_client::{ByteStream, Error, ResponseValue};
