@@ -1,0 +1,223 @@
+# The official E2B Python SDK (PyPI `e2b==2.45.1`), async API (`AsyncSandbox`), unchanged,
+# against the local server. Run by `tests/interop_python.rs` with E2B_API_URL /
+# E2B_SANDBOX_URL / E2B_API_KEY pointing at the server; prints "OK" as its last line when
+# every check passed.
+#
+# Proves, each with real results: create with metadata + envs (env visible to commands),
+# AsyncSandbox.list with a metadata filter and pagination (limit=1), commands.run (stdout,
+# stderr, CommandExitException, on_stdout callbacks, concurrent runs), background command +
+# wait + stdin, files (write/read/list/exists/remove/rename/make_dir), pty (create with
+# on_data, send_stdin, exit), watch_dir over the streaming WatchDir RPC (on_event sees a
+# write, on_exit on stop), pause + resume through AsyncSandbox.connect (files intact),
+# create_snapshot + create from the snapshot id (file intact), get_metrics, set_timeout, and
+# kill (second kill and unknown id -> False, get_info -> NotFound).
+
+import asyncio
+import datetime
+import uuid
+
+from e2b import (
+    AsyncSandbox,
+    CommandExitException,
+    FileNotFoundException,
+    FilesystemEventType,
+    FileType,
+    NotFoundException,
+    PtySize,
+    SandboxQuery,
+    SandboxState,
+)
+
+RUN = uuid.uuid4().hex[:12]
+HOME = "/home/user"
+
+created = []  # every sandbox this script created, killed in `finally`
+snapshots = []  # every snapshot this script created, deleted in `finally`
+
+
+def step(msg):
+    print(f"step: {msg}", flush=True)
+
+
+async def list_all(query, limit=None):
+    p = AsyncSandbox.list(query=query, limit=limit)
+    items = []
+    while p.has_next:
+        items.extend(await p.next_items())
+    return items
+
+
+async def main():
+    step("create with metadata and envs (two sandboxes concurrently)")
+    meta = {"run": RUN, "role": "main"}
+    sbx, second = await asyncio.gather(
+        AsyncSandbox.create(timeout=120, metadata=meta, envs={"FOO": "async-bar"}),
+        AsyncSandbox.create(timeout=120, metadata={"run": RUN, "role": "second"}),
+    )
+    created.extend([sbx.sandbox_id, second.sandbox_id])
+    assert sbx.sandbox_id != second.sandbox_id
+    assert await sbx.is_running()
+    r = await sbx.commands.run("echo $FOO")
+    assert r.stdout == "async-bar\n", f"create envs not visible: {r.stdout!r}"
+    r = await second.commands.run("echo ${FOO:-unset}")
+    assert r.stdout == "unset\n", f"envs must not leak between sandboxes: {r.stdout!r}"
+
+    step("get_info and list")
+    info = await sbx.get_info()
+    assert info.metadata == meta and info.state == SandboxState.RUNNING, info
+    listed = await list_all(SandboxQuery(metadata={"run": RUN}))
+    ids = {s.sandbox_id for s in listed}
+    assert ids == {sbx.sandbox_id, second.sandbox_id}, f"list by run: {ids}"
+    only = await list_all(SandboxQuery(metadata={"run": RUN, "role": "second"}))
+    assert [s.sandbox_id for s in only] == [second.sandbox_id], only
+    p = AsyncSandbox.list(query=SandboxQuery(metadata={"run": RUN}), limit=1)
+    first = await p.next_items()
+    assert len(first) == 1 and p.has_next, (first, p.has_next)
+    rest = await p.next_items()
+    assert len(rest) == 1 and not p.has_next, (rest, p.has_next)
+    assert {first[0].sandbox_id, rest[0].sandbox_id} == ids, "pages cover both sandboxes"
+
+    step("commands")
+    chunks = []
+    r = await sbx.commands.run("echo one; echo two >&2", on_stdout=chunks.append)
+    assert (r.stdout, r.stderr, r.exit_code) == ("one\n", "two\n", 0), r
+    assert "".join(chunks) == "one\n", f"on_stdout chunks: {chunks}"
+    assert (await sbx.commands.run("whoami")).stdout == "user\n"
+    outs = await asyncio.gather(*(sbx.commands.run(f"echo n{i}") for i in range(5)))
+    assert [o.stdout for o in outs] == [f"n{i}\n" for i in range(5)], "concurrent runs"
+    try:
+        await sbx.commands.run("echo nope >&2; exit 3")
+        raise AssertionError("non-zero exit must raise CommandExitException")
+    except CommandExitException as e:
+        assert (e.exit_code, e.stderr) == (3, "nope\n"), e
+
+    h = await sbx.commands.run("sleep 1; echo bg", background=True)
+    assert h.pid in [p.pid for p in await sbx.commands.list()]
+    r = await h.wait()
+    assert (r.stdout, r.exit_code) == ("bg\n", 0), r
+    h = await sbx.commands.run("cat", background=True, stdin=True)
+    await sbx.commands.send_stdin(h.pid, "async stdin\n")
+    await sbx.commands.close_stdin(h.pid)
+    assert (await h.wait()).stdout == "async stdin\n"
+
+    step("files")
+    base = f"{HOME}/async"
+    assert await sbx.files.make_dir(base) is True
+    assert await sbx.files.make_dir(base) is False
+    w = await sbx.files.write(f"{base}/a.txt", "async alpha")
+    assert w.path == f"{base}/a.txt", w
+    assert await sbx.files.read(f"{base}/a.txt") == "async alpha"
+    await sbx.files.write(f"{base}/sub/b.txt", "b")
+    entries = {e.name: e.type for e in await sbx.files.list(base)}
+    assert entries == {"a.txt": FileType.FILE, "sub": FileType.DIR}, entries
+    assert await sbx.files.exists(f"{base}/sub/b.txt")
+    moved = await sbx.files.rename(f"{base}/a.txt", f"{base}/c.txt")
+    assert moved.path == f"{base}/c.txt" and not await sbx.files.exists(f"{base}/a.txt")
+    assert (await sbx.commands.run(f"cat {base}/c.txt")).stdout == "async alpha"
+    await sbx.files.remove(f"{base}/c.txt")
+    assert not await sbx.files.exists(f"{base}/c.txt")
+    try:
+        await sbx.files.read(f"{base}/c.txt")
+        raise AssertionError("reading a removed file must raise FileNotFoundException")
+    except FileNotFoundException:
+        pass
+
+    step("pty")
+    out = bytearray()
+    h = await sbx.pty.create(PtySize(rows=24, cols=80), on_data=out.extend)
+    await sbx.pty.send_stdin(h.pid, b"echo async-pty-$((6*7)); exit\n")
+    r = await h.wait()
+    assert r.exit_code == 0, r
+    assert b"async-pty-42" in out, f"pty output: {bytes(out)!r}"
+
+    step("watch_dir (WatchDir stream)")
+    watched = f"{base}/watched"
+    await sbx.files.make_dir(watched)
+    seen = asyncio.Event()
+    events = []
+    exits = []
+
+    def on_event(e):
+        events.append(e)
+        if e.name == "new.txt":
+            seen.set()
+
+    wh = await sbx.files.watch_dir(watched, on_event=on_event, on_exit=exits.append)
+    await sbx.files.write(f"{watched}/new.txt", "x")
+    await asyncio.wait_for(seen.wait(), 20)
+    kinds = {e.type for e in events if e.name == "new.txt"}
+    assert kinds & {FilesystemEventType.CREATE, FilesystemEventType.WRITE}, events
+    await wh.stop()
+    assert exits == [None], f"on_exit after stop: {exits}"
+
+    step("get_metrics and set_timeout")
+    metrics = []
+    for _ in range(30):
+        metrics = await sbx.get_metrics()
+        if metrics:
+            break
+        await asyncio.sleep(0.5)
+    assert metrics, "get_metrics stayed empty"
+    m = metrics[-1]
+    assert m.cpu_count >= 1 and 0 < m.mem_used <= m.mem_total and 0 < m.disk_used <= m.disk_total, m
+    await sbx.set_timeout(700)
+    left = ((await sbx.get_info()).end_at - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+    assert 500 < left <= 705, f"after set_timeout(700) the sandbox ends in {left} s"
+
+    step("pause and resume")
+    await sbx.files.write(f"{base}/paused.txt", "kept")
+    assert await sbx.pause() is True
+    assert (await AsyncSandbox.get_info(sbx.sandbox_id)).state == SandboxState.PAUSED
+    assert await sbx.pause() is False, "pausing a paused sandbox must return False"
+    resumed = await AsyncSandbox.connect(sbx.sandbox_id)
+    assert (await resumed.get_info()).state == SandboxState.RUNNING
+    assert await resumed.files.read(f"{base}/paused.txt") == "kept"
+    assert (await resumed.commands.run("echo $FOO")).stdout == "async-bar\n"
+    sbx = resumed
+
+    step("snapshot")
+    await sbx.files.write(f"{base}/snap.txt", "async snapshot")
+    snap = await sbx.create_snapshot()
+    snapshots.append(snap.snapshot_id)
+    assert snap.snapshot_id, snap
+    assert (await sbx.commands.run("echo still-running")).stdout == "still-running\n"
+    from_snap = await AsyncSandbox.create(snap.snapshot_id, timeout=60)
+    created.append(from_snap.sandbox_id)
+    assert await from_snap.files.read(f"{base}/snap.txt") == "async snapshot"
+    assert await from_snap.kill() is True
+
+    step("kill")
+    assert await second.kill() is True
+    assert await sbx.kill() is True
+    assert await sbx.kill() is False
+    assert await AsyncSandbox.kill("unknownsandboxid0000") is False
+    assert not await sbx.is_running()
+    try:
+        await AsyncSandbox.get_info(sbx.sandbox_id)
+        raise AssertionError("get_info of a killed sandbox must raise NotFound")
+    except NotFoundException:
+        pass
+    assert await list_all(SandboxQuery(metadata={"run": RUN})) == []
+
+    assert await AsyncSandbox.delete_snapshot(snap.snapshot_id) is True
+    snapshots.remove(snap.snapshot_id)
+
+
+async def run():
+    try:
+        await main()
+    finally:
+        for sid in created:
+            try:
+                await AsyncSandbox.kill(sid)
+            except Exception as e:  # report, but keep cleaning up
+                print(f"cleanup: kill {sid}: {e!r}", flush=True)
+        for snap_id in snapshots:
+            try:
+                await AsyncSandbox.delete_snapshot(snap_id)
+            except Exception as e:
+                print(f"cleanup: delete snapshot {snap_id}: {e!r}", flush=True)
+
+
+asyncio.run(run())
+print("OK")
