@@ -31,6 +31,7 @@
 
 mod auth;
 mod body;
+pub mod cli;
 mod config;
 mod filesystem;
 mod http;

@@ -332,6 +332,17 @@ impl Runtime {
         self.backend.metrics(id).instrument(tracing::info_span!("sandbox.metrics", sandbox = %id)).await
     }
 
+    /// The last `max` lines of envd's output in a sandbox (E2B's sandbox logs).
+    ///
+    /// ```no_run
+    /// # async fn demo(runtime: e2b_local::runtime::Runtime, id: e2b_local::runtime::SandboxId) -> e2b_local::runtime::Result<()> {
+    /// for line in runtime.logs(&id, 100)? { println!("{line}"); }
+    /// # Ok(()) }
+    /// ```
+    pub fn logs(&self, id: &SandboxId, max: usize) -> Result<Vec<String>> {
+        self.namespace.logs(id, max)
+    }
+
     /// All snapshots, newest first.
     ///
     /// ```no_run

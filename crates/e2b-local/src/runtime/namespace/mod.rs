@@ -725,6 +725,19 @@ impl NamespaceBackend {
         snapshot::list(&self.inner.snapshots_dir)
     }
 
+    /// The last `max` lines envd wrote to its stdout and stderr.
+    pub(crate) fn logs(&self, id: &SandboxId, max: usize) -> Result<Vec<String>> {
+        let sb = self.get(id)?;
+        let path = sb.dir.join("envd.log");
+        let text = match fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(RuntimeError::path("reading", &path, e)),
+        };
+        let lines: Vec<&str> = text.lines().collect();
+        Ok(lines[lines.len().saturating_sub(max)..].iter().map(|l| l.to_string()).collect())
+    }
+
     pub(crate) fn delete_snapshot(&self, id: &SnapshotId) -> Result<()> {
         snapshot::delete(&self.inner.snapshots_dir, id)
     }
