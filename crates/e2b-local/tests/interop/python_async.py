@@ -35,6 +35,11 @@ created = []  # every sandbox this script created, killed in `finally`
 snapshots = []  # every snapshot this script created, deleted in `finally`
 
 
+def eq(actual, expected, what=""):
+    prefix = f"{what}: " if what else ""
+    assert actual == expected, f"{prefix}got {actual!r}, expected {expected!r}"
+
+
 def step(msg):
     print(f"step: {msg}", flush=True)
 
@@ -69,7 +74,7 @@ async def main():
     ids = {s.sandbox_id for s in listed}
     assert ids == {sbx.sandbox_id, second.sandbox_id}, f"list by run: {ids}"
     only = await list_all(SandboxQuery(metadata={"run": RUN, "role": "second"}))
-    assert [s.sandbox_id for s in only] == [second.sandbox_id], only
+    eq([s.sandbox_id for s in only], [second.sandbox_id], only)
     p = AsyncSandbox.list(query=SandboxQuery(metadata={"run": RUN}), limit=1)
     first = await p.next_items()
     assert len(first) == 1 and p.has_next, (first, p.has_next)
@@ -82,7 +87,7 @@ async def main():
     r = await sbx.commands.run("echo one; echo two >&2", on_stdout=chunks.append)
     assert (r.stdout, r.stderr, r.exit_code) == ("one\n", "two\n", 0), r
     assert "".join(chunks) == "one\n", f"on_stdout chunks: {chunks}"
-    assert (await sbx.commands.run("whoami")).stdout == "user\n"
+    eq((await sbx.commands.run("whoami")).stdout, "user\n")
     outs = await asyncio.gather(*(sbx.commands.run(f"echo n{i}") for i in range(5)))
     assert [o.stdout for o in outs] == [f"n{i}\n" for i in range(5)], "concurrent runs"
     try:
@@ -98,7 +103,7 @@ async def main():
     h = await sbx.commands.run("cat", background=True, stdin=True)
     await sbx.commands.send_stdin(h.pid, "async stdin\n")
     await sbx.commands.close_stdin(h.pid)
-    assert (await h.wait()).stdout == "async stdin\n"
+    eq((await h.wait()).stdout, "async stdin\n")
 
     step("files")
     base = f"{HOME}/async"
@@ -106,14 +111,14 @@ async def main():
     assert await sbx.files.make_dir(base) is False
     w = await sbx.files.write(f"{base}/a.txt", "async alpha")
     assert w.path == f"{base}/a.txt", w
-    assert await sbx.files.read(f"{base}/a.txt") == "async alpha"
+    eq(await sbx.files.read(f"{base}/a.txt"), "async alpha")
     await sbx.files.write(f"{base}/sub/b.txt", "b")
     entries = {e.name: e.type for e in await sbx.files.list(base)}
     assert entries == {"a.txt": FileType.FILE, "sub": FileType.DIR}, entries
     assert await sbx.files.exists(f"{base}/sub/b.txt")
     moved = await sbx.files.rename(f"{base}/a.txt", f"{base}/c.txt")
     assert moved.path == f"{base}/c.txt" and not await sbx.files.exists(f"{base}/a.txt")
-    assert (await sbx.commands.run(f"cat {base}/c.txt")).stdout == "async alpha"
+    eq((await sbx.commands.run(f"cat {base}/c.txt")).stdout, "async alpha")
     await sbx.files.remove(f"{base}/c.txt")
     assert not await sbx.files.exists(f"{base}/c.txt")
     try:
@@ -167,12 +172,12 @@ async def main():
     step("pause and resume")
     await sbx.files.write(f"{base}/paused.txt", "kept")
     assert await sbx.pause() is True
-    assert (await AsyncSandbox.get_info(sbx.sandbox_id)).state == SandboxState.PAUSED
+    eq((await AsyncSandbox.get_info(sbx.sandbox_id)).state, SandboxState.PAUSED)
     assert await sbx.pause() is False, "pausing a paused sandbox must return False"
     resumed = await AsyncSandbox.connect(sbx.sandbox_id)
-    assert (await resumed.get_info()).state == SandboxState.RUNNING
-    assert await resumed.files.read(f"{base}/paused.txt") == "kept"
-    assert (await resumed.commands.run("echo $FOO")).stdout == "async-bar\n"
+    eq((await resumed.get_info()).state, SandboxState.RUNNING)
+    eq(await resumed.files.read(f"{base}/paused.txt"), "kept")
+    eq((await resumed.commands.run("echo $FOO")).stdout, "async-bar\n")
     sbx = resumed
 
     step("snapshot")
@@ -180,10 +185,10 @@ async def main():
     snap = await sbx.create_snapshot()
     snapshots.append(snap.snapshot_id)
     assert snap.snapshot_id, snap
-    assert (await sbx.commands.run("echo still-running")).stdout == "still-running\n"
+    eq((await sbx.commands.run("echo still-running")).stdout, "still-running\n")
     from_snap = await AsyncSandbox.create(snap.snapshot_id, timeout=60)
     created.append(from_snap.sandbox_id)
-    assert await from_snap.files.read(f"{base}/snap.txt") == "async snapshot"
+    eq(await from_snap.files.read(f"{base}/snap.txt"), "async snapshot")
     assert await from_snap.kill() is True
 
     step("kill")
@@ -197,7 +202,7 @@ async def main():
         raise AssertionError("get_info of a killed sandbox must raise NotFound")
     except NotFoundException:
         pass
-    assert await list_all(SandboxQuery(metadata={"run": RUN})) == []
+    eq(await list_all(SandboxQuery(metadata={"run": RUN})), [])
 
     assert await AsyncSandbox.delete_snapshot(snap.snapshot_id) is True
     snapshots.remove(snap.snapshot_id)

@@ -46,6 +46,11 @@ created = []  # every sandbox this script created, killed in `finally`
 snapshots = []  # every snapshot this script created, deleted in `finally`
 
 
+def eq(actual, expected, what=""):
+    prefix = f"{what}: " if what else ""
+    assert actual == expected, f"{prefix}got {actual!r}, expected {expected!r}"
+
+
 def step(msg):
     print(f"step: {msg}", flush=True)
 
@@ -128,13 +133,13 @@ def main():
 
     step("get_info")
     info = sbx.get_info()
-    assert info.sandbox_id == sbx.sandbox_id
+    eq(info.sandbox_id, sbx.sandbox_id)
     assert info.metadata == meta, f"metadata round trip: {info.metadata!r}"
-    assert info.state == SandboxState.RUNNING, info.state
+    eq(info.state, SandboxState.RUNNING, info.state)
     assert "base" in (info.template_id, info.name), (info.template_id, info.name)
     assert info.cpu_count >= 1 and info.memory_mb > 0, info
     assert info.started_at < info.end_at, info
-    assert str(sbx._envd_version) == info.envd_version, (sbx._envd_version, info.envd_version)
+    eq(str(sbx._envd_version), info.envd_version, (sbx._envd_version, info.envd_version))
 
     step("Sandbox.list: metadata filter and pagination")
     both = list_all(SandboxQuery(metadata={"run": RUN}))
@@ -142,11 +147,11 @@ def main():
     assert ids == {sbx.sandbox_id, other.sandbox_id}, f"list by run: {ids}"
     main_only = list_all(SandboxQuery(metadata={"run": RUN, "role": "main"}))
     assert [s.sandbox_id for s in main_only] == [sbx.sandbox_id], "AND of two metadata pairs"
-    assert main_only[0].metadata == meta, main_only[0].metadata
+    eq(main_only[0].metadata, meta, main_only[0].metadata)
     tricky = list_all(SandboxQuery(metadata={"tricky": "a b&c=d/e", "run": RUN}))
     assert [s.sandbox_id for s in tricky] == [sbx.sandbox_id], "metadata value with & = / space"
     assert list_all(SandboxQuery(metadata={"run": RUN, "role": "nobody"})) == []
-    assert list_all(SandboxQuery(metadata={"run": RUN}, state=[SandboxState.PAUSED])) == []
+    eq(list_all(SandboxQuery(metadata={"run": RUN}, state=[SandboxState.PAUSED])), [])
 
     p = Sandbox.list(query=SandboxQuery(metadata={"run": RUN}), limit=1)
     assert p.has_next
@@ -162,7 +167,7 @@ def main():
 
     step("connect to a running sandbox")
     same = Sandbox.connect(sbx.sandbox_id)
-    assert same.sandbox_id == sbx.sandbox_id
+    eq(same.sandbox_id, sbx.sandbox_id)
     assert run(same, "echo connected").stdout == "connected\n"
 
     step("commands.run")
@@ -188,7 +193,7 @@ def main():
     h = run(sbx, "cat", background=True, stdin=True)
     sbx.commands.send_stdin(h.pid, "piped through stdin\n")
     sbx.commands.close_stdin(h.pid)
-    assert h.wait().stdout == "piped through stdin\n"
+    eq(h.wait().stdout, "piped through stdin\n")
 
     h = run(sbx, "sleep 60", background=True)
     assert sbx.commands.kill(h.pid) is True
@@ -205,22 +210,23 @@ def main():
     assert sbx.files.make_dir(base) is False, "make_dir of an existing dir must return False"
     w = sbx.files.write(f"{base}/a.txt", "alpha\n")
     assert (w.path, w.name) == (f"{base}/a.txt", "a.txt"), w
-    assert sbx.files.read(f"{base}/a.txt") == "alpha\n"
-    assert bytes(sbx.files.read(f"{base}/a.txt", format="bytes")) == b"alpha\n"
+    eq(sbx.files.read(f"{base}/a.txt"), "alpha\n")
+    eq(bytes(sbx.files.read(f"{base}/a.txt", format="bytes")), b"alpha\n")
     assert sbx.files.read(f"{base}/a.txt", gzip=True) == "alpha\n", "gzip download"
     infos = sbx.files.write_files(
         [{"path": f"{base}/b.bin", "data": bytes(range(256))}, {"path": f"{base}/sub/c.txt", "data": "c"}]
     )
     assert sorted(i.path for i in infos) == [f"{base}/b.bin", f"{base}/sub/c.txt"], infos
-    assert bytes(sbx.files.read(f"{base}/b.bin", format="bytes")) == bytes(range(256))
+    eq(bytes(sbx.files.read(f"{base}/b.bin", format="bytes")), bytes(range(256)))
     sbx.files.write(f"{base}/gz.txt", "gzip upload\n", gzip=True)
-    assert sbx.files.read(f"{base}/gz.txt") == "gzip upload\n"
+    eq(sbx.files.read(f"{base}/gz.txt"), "gzip upload\n")
     w = sbx.files.write(f"{base}/meta.txt", "m", metadata={"Source": "interop"})
     assert w.metadata == {"source": "interop"}, f"upload metadata: {w.metadata!r}"
-    assert sbx.files.get_info(f"{base}/meta.txt").metadata == {"source": "interop"}
+    eq(sbx.files.get_info(f"{base}/meta.txt").metadata, {"source": "interop"})
     w = sbx.files.write("rel.txt", "relative")
     assert w.path == f"{HOME}/rel.txt", f"relative paths resolve against home: {w.path}"
-    assert run(sbx, "cat ~/rel.txt; stat -c %U ~/rel.txt").stdout == "relative\nuser\n"
+    r = run(sbx, "cat ~/rel.txt; echo; stat -c %U ~/rel.txt")
+    assert r.stdout == "relative\nuser\n", f"written file as seen by commands: {r.stdout!r}"
 
     entries = {e.name: e for e in sbx.files.list(base)}
     assert set(entries) == {"a.txt", "b.bin", "sub", "gz.txt", "meta.txt"}, set(entries)
@@ -235,7 +241,7 @@ def main():
     moved = sbx.files.rename(f"{base}/a.txt", f"{base}/renamed.txt")
     assert moved.path == f"{base}/renamed.txt", moved
     assert not sbx.files.exists(f"{base}/a.txt")
-    assert sbx.files.read(f"{base}/renamed.txt") == "alpha\n"
+    eq(sbx.files.read(f"{base}/renamed.txt"), "alpha\n")
     sbx.files.remove(f"{base}/renamed.txt")
     assert not sbx.files.exists(f"{base}/renamed.txt")
     try:
@@ -291,8 +297,8 @@ def main():
     body, headers = multipart("up.txt", data)
     status, resp = http("POST", sbx.upload_url(f"{base}/up.txt"), headers=headers, body=body)
     assert status == 200, f"signed upload_url: {status} {resp!r}"
-    assert json.loads(resp)[0]["path"] == f"{base}/up.txt", resp
-    assert sbx.files.read(f"{base}/up.txt", format="bytes") == data
+    eq(json.loads(resp)[0]["path"], f"{base}/up.txt", resp)
+    eq(sbx.files.read(f"{base}/up.txt", format="bytes"), data)
     status, _ = http("POST", with_query(sbx.upload_url(f"{base}/x"), signature="v1_x"), routing(sbx), body)
     assert status == 401, f"upload with a bad signature must be 401, got {status}"
 
@@ -315,7 +321,7 @@ def main():
     status, _ = http("GET", f"{SANDBOX_URL}/envs", headers=routing(other))
     assert status == 200, f"unsecured sandbox /envs: {status}"
     other.files.write("plain.txt", "plain")
-    assert other.files.read("plain.txt") == "plain"
+    eq(other.files.read("plain.txt"), "plain")
 
     step("get_metrics")
     metrics = []
@@ -344,15 +350,15 @@ def main():
     sbx.files.write(f"{base}/before-pause.txt", "still here")
     sleeper = run(sbx, "sleep 300", background=True)
     assert sbx.pause() is True
-    assert Sandbox.get_info(sbx.sandbox_id).state == SandboxState.PAUSED
+    eq(Sandbox.get_info(sbx.sandbox_id).state, SandboxState.PAUSED)
     assert not sbx.is_running(), "a paused sandbox must not answer /health"
     paused = list_all(SandboxQuery(metadata={"run": RUN}, state=[SandboxState.PAUSED]))
     assert [s.sandbox_id for s in paused] == [sbx.sandbox_id], "state=paused filter"
     assert sbx.pause() is False, "pausing a paused sandbox must return False (409)"
     resumed = Sandbox.connect(sbx.sandbox_id)
-    assert resumed.sandbox_id == sbx.sandbox_id
-    assert resumed.get_info().state == SandboxState.RUNNING
-    assert resumed.files.read(f"{base}/before-pause.txt") == "still here"
+    eq(resumed.sandbox_id, sbx.sandbox_id)
+    eq(resumed.get_info().state, SandboxState.RUNNING)
+    eq(resumed.files.read(f"{base}/before-pause.txt"), "still here")
     assert sleeper.pid in [p.pid for p in resumed.commands.list()], "process survives pause"
     assert run(resumed, "echo $FOO").stdout == "bar-from-create\n", "envs survive pause"
     sbx = resumed
