@@ -425,4 +425,8 @@ finally:
             Sandbox.delete_snapshot(snap_id)
         except Exception as e:
             print(f"cleanup: delete snapshot {snap_id}: {e!r}", flush=True)
-print("OK")
+print("OK", flush=True)
+# Skip interpreter finalization: the SDK's native HTTP client (pyqwest 0.10.0) sometimes
+# aborts the process there ("Fatal Python error: PyGILState_Release: thread state ... must be
+# current when releasing", SIGABRT) after everything succeeded. Not a server matter.
+os._exit(0)
