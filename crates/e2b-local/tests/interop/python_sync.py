@@ -12,8 +12,9 @@
 # pause + resume through Sandbox.connect (files and processes intact), create_snapshot +
 # create from the snapshot id (file intact) + list/delete snapshots, get_metrics, set_timeout
 # (extend and shorten), timeout expiry (NotFound, is_running() False), kill (twice, unknown
-# id -> False), and the secure sandbox: signed download_url/upload_url work via urllib with
-# no headers, tampered/missing signatures and envd requests without the access token -> 401,
+# id -> False, envd routes -> 502, SDK calls -> TimeoutException), and the secure sandbox:
+# signed download_url/upload_url work via urllib with no headers (also as root),
+# tampered/missing/expired signatures and envd requests without the access token -> 401,
 # while an unsecured sandbox needs no token.
 
 import datetime
@@ -36,6 +37,7 @@ from e2b import (
     SandboxException,
     SandboxQuery,
     SandboxState,
+    TimeoutException,
 )
 
 SANDBOX_URL = os.environ["E2B_SANDBOX_URL"].rstrip("/")
@@ -288,6 +290,11 @@ def main():
     assert (status, body) == (200, b"download me"), f"signed download_url: {status} {body!r}"
     status, body = http("GET", sbx.download_url(f"{base}/dl.txt", use_signature_expiration=120))
     assert (status, body) == (200, b"download me"), f"download_url with expiry: {status} {body!r}"
+    status, body = http("GET", sbx.download_url(f"{base}/dl.txt", user="root"))
+    eq((status, body), (200, b"download me"), "signed download_url for user root")
+    expired = sbx.download_url(f"{base}/dl.txt", use_signature_expiration=-60)
+    status, _ = http("GET", expired, headers=routing(sbx))
+    assert status == 401, f"an expired signature must be 401, got {status}"
     status, _ = http("GET", with_query(url, signature="v1_tampered"), headers=routing(sbx))
     assert status == 401, f"tampered signature must be 401, got {status}"
     status, _ = http("GET", with_query(url, signature=None), headers=routing(sbx))
@@ -387,6 +394,18 @@ def main():
     assert sbx.kill() is False, "a second kill must return False"
     assert Sandbox.kill("unknownsandboxid0000") is False, "kill of an unknown id must be False"
     assert not sbx.is_running(), "a killed sandbox must not be running"
+    status, body = http("GET", f"{SANDBOX_URL}/health", headers=routing(sbx))
+    assert status == 502, f"envd routes of a killed sandbox must answer 502, got {status}"
+    assert json.loads(body).get("sandboxId") == sbx.sandbox_id, f"502 body: {body!r}"
+    for what, call in [
+        ("commands.run", lambda: sbx.commands.run("true")),
+        ("files.read", lambda: sbx.files.read(f"{base}/dl.txt")),
+    ]:
+        try:
+            call()
+            raise AssertionError(f"{what} on a killed sandbox must fail")
+        except TimeoutException:
+            pass
     try:
         Sandbox.get_info(sbx.sandbox_id)
         raise AssertionError("get_info of a killed sandbox must raise NotFound")
@@ -405,6 +424,7 @@ def main():
     except NotFoundException:
         pass
     assert Sandbox.kill(expiring.sandbox_id) is False
+    eq(list_all(SandboxQuery(metadata={"run": RUN + "-expiring"})), [], "expired sandboxes are not listed")
 
     step("snapshot cleanup")
     assert Sandbox.delete_snapshot(snap.snapshot_id) is True
