@@ -18,7 +18,7 @@ use crate::sandbox::{Sandbox, SandboxBuilder};
 /// # Example
 ///
 /// ```no_run
-/// # fn demo() -> Result<(), e2b::Error> {
+/// # fn demo() -> Result<(), e2b_blocking::Error> {
 /// let client = e2b_blocking::Client::from_env()?;
 /// let sandbox = client.sandbox().template("base").create()?;
 /// let info = client.get_info(sandbox.sandbox_id())?;
@@ -49,10 +49,10 @@ impl Client {
     /// # Example
     ///
     /// ```
-    /// let config = e2b::ConnectionConfig::builder().api_key("e2b_01").build()?;
+    /// let config = e2b_blocking::ConnectionConfig::builder().api_key("e2b_01").build()?;
     /// let client = e2b_blocking::Client::new(config);
     /// assert_eq!(client.config().api_key(), Some("e2b_01"));
-    /// # Ok::<(), e2b::Error>(())
+    /// # Ok::<(), e2b_blocking::Error>(())
     /// ```
     pub fn new(config: ConnectionConfig) -> Self {
         Self { inner: e2b::Client::new(config) }
@@ -65,7 +65,7 @@ impl Client {
     /// ```no_run
     /// let client = e2b_blocking::Client::from_env()?;
     /// # let _ = client;
-    /// # Ok::<(), e2b::Error>(())
+    /// # Ok::<(), e2b_blocking::Error>(())
     /// ```
     pub fn from_env() -> Result<Self> {
         e2b::Client::from_env().map(Self::from)
@@ -76,10 +76,10 @@ impl Client {
     /// # Example
     ///
     /// ```
-    /// let config = e2b::ConnectionConfig::builder().domain("e2b.dev").build()?;
+    /// let config = e2b_blocking::ConnectionConfig::builder().domain("e2b.dev").build()?;
     /// let client = e2b_blocking::Client::new(config);
     /// assert_eq!(client.config().domain(), "e2b.dev");
-    /// # Ok::<(), e2b::Error>(())
+    /// # Ok::<(), e2b_blocking::Error>(())
     /// ```
     pub fn config(&self) -> &ConnectionConfig {
         self.inner.config()
@@ -90,10 +90,10 @@ impl Client {
     /// # Example
     ///
     /// ```
-    /// let client = e2b_blocking::Client::new(e2b::ConnectionConfig::builder().api_key("e2b_01").build()?);
+    /// let client = e2b_blocking::Client::new(e2b_blocking::ConnectionConfig::builder().api_key("e2b_01").build()?);
     /// let async_client: &e2b::Client = client.as_async();
     /// assert_eq!(async_client.config().api_key(), Some("e2b_01"));
-    /// # Ok::<(), e2b::Error>(())
+    /// # Ok::<(), e2b_blocking::Error>(())
     /// ```
     pub fn as_async(&self) -> &e2b::Client {
         &self.inner
@@ -104,7 +104,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let sandbox = client.sandbox().template("base").metadata("owner", "ci").create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -118,7 +118,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// use std::time::Duration;
     ///
     /// let sandbox = client.connect("i1b2c3d4e5f6g7h8j9k0").timeout(Duration::from_secs(600)).send()?;
@@ -135,7 +135,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// if !client.kill("i1b2c3d4e5f6g7h8j9k0")? {
     ///     println!("it was already gone");
     /// }
@@ -152,7 +152,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// client.set_timeout("i1b2c3d4e5f6g7h8j9k0", std::time::Duration::from_secs(120))?;
     /// # Ok(()) }
     /// ```
@@ -166,7 +166,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let info = client.get_info("i1b2c3d4e5f6g7h8j9k0")?;
     /// println!("{:?} with {} vCPUs", info.state, info.cpu_count);
     /// # Ok(()) }
@@ -182,7 +182,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let since = chrono::Utc::now() - chrono::Duration::minutes(5);
     /// let samples = client.get_metrics("i1b2c3d4e5f6g7h8j9k0").start(since).send()?;
     /// println!("{} samples", samples.len());
@@ -197,7 +197,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let paused = client.pause("i1b2c3d4e5f6g7h8j9k0").keep_memory(false).send()?;
     /// # let _ = paused; Ok(()) }
     /// ```
@@ -210,7 +210,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// #[allow(deprecated)]
     /// client.beta_pause("i1b2c3d4e5f6g7h8j9k0")?;
     /// # Ok(()) }
@@ -228,7 +228,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let snapshot = client.create_snapshot("i1b2c3d4e5f6g7h8j9k0").name("after-setup").send()?;
     /// println!("{}", snapshot.snapshot_id);
     /// # Ok(()) }
@@ -242,8 +242,8 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
-    /// for snapshot in client.list_snapshots(e2b::SnapshotQuery::new().limit(10)) {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+    /// for snapshot in client.list_snapshots(e2b_blocking::SnapshotQuery::new().limit(10)) {
     ///     println!("{}", snapshot?.snapshot_id);
     /// }
     /// # Ok(()) }
@@ -257,7 +257,7 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// client.delete_snapshot("team/my-snap:v2")?;
     /// # Ok(()) }
     /// ```
@@ -271,8 +271,8 @@ impl Client {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
-    /// use e2b::{SandboxQuery, SandboxState};
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+    /// use e2b_blocking::{SandboxQuery, SandboxState};
     ///
     /// let mut pages = client.list(SandboxQuery::new().metadata("owner", "ci").state([SandboxState::Running]));
     /// let first_page = pages.next_items()?;
@@ -289,7 +289,7 @@ impl Client {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo() -> Result<(), e2b::Error> {
+/// # fn demo() -> Result<(), e2b_blocking::Error> {
 /// let sandbox = e2b_blocking::Sandbox::connect("i1b2c3d4e5f6g7h8j9k0").send()?;
 /// # let _ = sandbox; Ok(()) }
 /// ```
@@ -306,7 +306,7 @@ impl ConnectSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let sandbox = client.connect("id").timeout(std::time::Duration::from_secs(900)).send()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -319,7 +319,7 @@ impl ConnectSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let sandbox = client.connect("id").request_timeout(std::time::Duration::from_secs(5)).send()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -332,7 +332,7 @@ impl ConnectSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let sandbox = client.connect("id").send()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -347,7 +347,7 @@ impl ConnectSandbox {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let samples = sandbox.get_metrics().end(chrono::Utc::now()).send()?;
 /// # let _ = samples; Ok(()) }
 /// ```
@@ -363,7 +363,7 @@ impl GetMetrics {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let recent = sandbox.get_metrics().start(chrono::Utc::now() - chrono::Duration::seconds(30)).send()?;
     /// # let _ = recent; Ok(()) }
     /// ```
@@ -376,7 +376,7 @@ impl GetMetrics {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let until_now = sandbox.get_metrics().end(chrono::Utc::now()).send()?;
     /// # let _ = until_now; Ok(()) }
     /// ```
@@ -389,7 +389,7 @@ impl GetMetrics {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let m = sandbox.get_metrics().request_timeout(std::time::Duration::from_secs(3)).send()?;
     /// # let _ = m; Ok(()) }
     /// ```
@@ -402,7 +402,7 @@ impl GetMetrics {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let samples = client.get_metrics("id").send()?;
     /// # let _ = samples; Ok(()) }
     /// ```
@@ -417,7 +417,7 @@ impl GetMetrics {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let newly_paused = sandbox.pause().send()?;
 /// # let _ = newly_paused; Ok(()) }
 /// ```
@@ -434,7 +434,7 @@ impl PauseSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.pause().keep_memory(false).send()?;
     /// # Ok(()) }
     /// ```
@@ -447,7 +447,7 @@ impl PauseSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.pause().request_timeout(std::time::Duration::from_secs(120)).send()?;
     /// # Ok(()) }
     /// ```
@@ -460,7 +460,7 @@ impl PauseSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// client.pause("id").send()?;
     /// # Ok(()) }
     /// ```
@@ -475,7 +475,7 @@ impl PauseSandbox {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let snapshot = sandbox.create_snapshot().name("golden").send()?;
 /// # let _ = snapshot; Ok(()) }
 /// ```
@@ -492,7 +492,7 @@ impl CreateSnapshot {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.create_snapshot().name("after-install").send()?;
     /// # Ok(()) }
     /// ```
@@ -505,7 +505,7 @@ impl CreateSnapshot {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.create_snapshot().request_timeout(std::time::Duration::from_secs(300)).send()?;
     /// # Ok(()) }
     /// ```
@@ -518,7 +518,7 @@ impl CreateSnapshot {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
     /// let snapshot = client.create_snapshot("id").send()?;
     /// # let _ = snapshot; Ok(()) }
     /// ```

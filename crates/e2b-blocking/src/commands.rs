@@ -21,7 +21,7 @@ pub use e2b::commands::DEFAULT_COMMAND_TIMEOUT;
 /// [`e2b::CommandRunner`].
 ///
 /// Implementations return `Ok` when the command exits with code 0 and
-/// [`Error::CommandExit`](e2b::Error::CommandExit) (carrying stdout,
+/// [`Error::CommandExit`](crate::Error::CommandExit) (carrying stdout,
 /// stderr, the exit code and envd's error text) otherwise.
 ///
 /// # Example
@@ -30,7 +30,7 @@ pub use e2b::commands::DEFAULT_COMMAND_TIMEOUT;
 /// [`Git`](crate::Git) outside a sandbox:
 ///
 /// ```no_run
-/// use e2b::{CommandRequest, CommandResult, Error};
+/// use e2b_blocking::{CommandRequest, CommandResult, Error};
 ///
 /// struct LocalShell;
 ///
@@ -109,7 +109,7 @@ impl e2b::CommandRunner for AsyncRunner {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let result = sandbox.commands().run("python3 -c 'print(6 * 7)'").send()?;
 /// assert_eq!(result.stdout, "42\n");
 /// # Ok(()) }
@@ -128,13 +128,13 @@ impl From<e2b::Commands> for Commands {
 impl Commands {
     /// Runs `cmd` with `/bin/bash -l -c`: [`send`](RunCommand::send) runs it
     /// in the foreground (a non-zero exit is
-    /// [`Error::CommandExit`](e2b::Error::CommandExit)),
+    /// [`Error::CommandExit`](crate::Error::CommandExit)),
     /// [`spawn`](RunCommand::spawn) in the background.
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let result = sandbox
     ///     .commands()
     ///     .run("pip install requests")
@@ -154,7 +154,7 @@ impl Commands {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().connect(pid).send()?;
     /// let result = handle.wait()?;
     /// # let _ = result; Ok(()) }
@@ -168,7 +168,7 @@ impl Commands {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// for process in sandbox.commands().list()? {
     ///     println!("{} {} {:?}", process.pid, process.cmd, process.args);
     /// }
@@ -184,7 +184,7 @@ impl Commands {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// sandbox.commands().kill(pid)?;
     /// # Ok(()) }
     /// ```
@@ -199,7 +199,7 @@ impl Commands {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let cat = sandbox.commands().run("cat").stdin(true).spawn()?;
     /// sandbox.commands().send_stdin(cat.pid(), "hello\n")?;
     /// sandbox.commands().close_stdin(cat.pid())?;
@@ -216,7 +216,7 @@ impl Commands {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// sandbox.commands().close_stdin(pid)?;
     /// # Ok(()) }
     /// ```
@@ -245,7 +245,7 @@ impl CommandRunner for Commands {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let result = sandbox.commands().run("echo $GREETING").env("GREETING", "hi").cwd("/tmp").send()?;
 /// assert_eq!(result.stdout, "hi\n");
 /// # Ok(()) }
@@ -273,7 +273,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let r = sandbox.commands().run("echo $A").env("A", "1").send()?;
     /// # let _ = r; Ok(()) }
     /// ```
@@ -286,7 +286,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let r = sandbox.commands().run("env").envs([("A", "1"), ("B", "2")]).send()?;
     /// # let _ = r; Ok(()) }
     /// ```
@@ -304,7 +304,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let r = sandbox.commands().run("whoami").user("root").send()?;
     /// assert_eq!(r.stdout, "root\n");
     /// # Ok(()) }
@@ -318,7 +318,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let r = sandbox.commands().run("pwd").cwd("/tmp").send()?;
     /// # let _ = r; Ok(()) }
     /// ```
@@ -331,7 +331,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let cat = sandbox.commands().run("cat").stdin(true).spawn()?;
     /// # let _ = cat; Ok(()) }
     /// ```
@@ -345,7 +345,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let r = sandbox.commands().run("make").timeout(std::time::Duration::from_secs(600)).send()?;
     /// # let _ = r; Ok(()) }
     /// ```
@@ -358,7 +358,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let r = sandbox.commands().run("true").request_timeout(std::time::Duration::from_secs(5)).send()?;
     /// # let _ = r; Ok(()) }
     /// ```
@@ -372,7 +372,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.commands().run("ls -la").on_stdout(|text| print!("{text}")).send()?;
     /// # Ok(()) }
     /// ```
@@ -386,7 +386,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.commands().run("ls /nope").on_stderr(|text| eprint!("{text}")).send().ok();
     /// # Ok(()) }
     /// ```
@@ -399,7 +399,7 @@ impl RunCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let server = sandbox.commands().run("python3 -m http.server 8000").spawn()?;
     /// println!("serving as pid {}", server.pid());
     /// # Ok(()) }
@@ -409,12 +409,12 @@ impl RunCommand {
     }
 
     /// Runs the command in the foreground and waits for it. A non-zero exit
-    /// is [`Error::CommandExit`](e2b::Error::CommandExit).
+    /// is [`Error::CommandExit`](crate::Error::CommandExit).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let result = sandbox.commands().run("uname -a").send()?;
     /// println!("{}", result.stdout);
     /// # Ok(()) }
@@ -430,7 +430,7 @@ impl RunCommand {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
 /// let handle = sandbox.commands().connect(pid).timeout(std::time::Duration::ZERO).send()?;
 /// # let _ = handle; Ok(()) }
 /// ```
@@ -458,7 +458,7 @@ impl ConnectCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().connect(pid).timeout(std::time::Duration::from_secs(600)).send()?;
     /// # let _ = handle; Ok(()) }
     /// ```
@@ -471,7 +471,7 @@ impl ConnectCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().connect(pid).request_timeout(std::time::Duration::from_secs(5)).send()?;
     /// # let _ = handle; Ok(()) }
     /// ```
@@ -485,7 +485,7 @@ impl ConnectCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().connect(pid).on_stdout(|text| print!("{text}")).send()?;
     /// # let _ = handle; Ok(()) }
     /// ```
@@ -499,7 +499,7 @@ impl ConnectCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().connect(pid).on_stderr(|text| eprint!("{text}")).send()?;
     /// # let _ = handle; Ok(()) }
     /// ```
@@ -512,7 +512,7 @@ impl ConnectCommand {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().connect(pid).send()?;
     /// # let _ = handle; Ok(()) }
     /// ```
@@ -532,7 +532,7 @@ impl ConnectCommand {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let handle = sandbox.commands().run("for i in 1 2 3; do echo $i; sleep 1; done").spawn()?;
 /// for chunk in handle.output() {
 ///     println!("{:?}", chunk?);
@@ -561,7 +561,7 @@ impl CommandHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("sleep 10").spawn()?;
     /// println!("pid {}", handle.pid());
     /// # Ok(()) }
@@ -575,7 +575,7 @@ impl CommandHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("echo hi").spawn()?;
     /// let _ = handle.wait();
     /// assert_eq!(handle.stdout(), "hi\n");
@@ -590,7 +590,7 @@ impl CommandHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("echo oops >&2").spawn()?;
     /// let _ = handle.wait();
     /// assert_eq!(handle.stderr(), "oops\n");
@@ -605,7 +605,7 @@ impl CommandHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("exit 3").spawn()?;
     /// let _ = handle.wait();
     /// assert_eq!(handle.exit_code(), Some(3));
@@ -620,7 +620,7 @@ impl CommandHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("exit 3").spawn()?;
     /// let _ = handle.wait();
     /// assert_eq!(handle.error().as_deref(), Some("exit status 3"));
@@ -631,17 +631,17 @@ impl CommandHandle {
     }
 
     /// Waits for the command to end. A non-zero exit code is
-    /// [`Error::CommandExit`](e2b::Error::CommandExit) (with stdout, stderr,
+    /// [`Error::CommandExit`](crate::Error::CommandExit) (with stdout, stderr,
     /// code and error); a failed stream is the mapped RPC error.
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("make test").cwd("/home/user/project").spawn()?;
     /// match handle.wait() {
     ///     Ok(result) => println!("passed:\n{}", result.stdout),
-    ///     Err(e2b::Error::CommandExit { exit_code, stderr, .. }) => println!("failed ({exit_code}):\n{stderr}"),
+    ///     Err(e2b_blocking::Error::CommandExit { exit_code, stderr, .. }) => println!("failed ({exit_code}):\n{stderr}"),
     ///     Err(other) => return Err(other),
     /// }
     /// # Ok(()) }
@@ -656,7 +656,7 @@ impl CommandHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("sleep 1000").spawn()?;
     /// handle.kill()?;
     /// # Ok(()) }
@@ -672,7 +672,7 @@ impl CommandHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("python3 -m http.server").spawn()?;
     /// let pid = handle.pid();
     /// handle.disconnect();
@@ -691,7 +691,7 @@ impl CommandHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let handle = sandbox.commands().run("ls -la").spawn()?;
     /// let chunks = handle.output().collect::<Result<Vec<e2b_blocking::CommandOutput>, _>>()?;
     /// # let _ = chunks; Ok(()) }

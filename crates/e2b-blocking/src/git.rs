@@ -16,7 +16,7 @@ use crate::runtime;
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let git = sandbox.git();
 /// git.clone_repo("https://github.com/e2b-dev/e2b.git").path("/home/user/e2b").depth(1).send()?;
 /// let status = git.status("/home/user/e2b").send()?;
@@ -62,12 +62,12 @@ impl Git {
     /// With [`credentials`](CloneRequest::credentials) the URL carries them
     /// for the clone and `origin` is reset to the bare URL afterwards unless
     /// [`dangerously_store_credentials`](CloneRequest::dangerously_store_credentials).
-    /// Authentication failures are [`Error::GitAuth`](e2b::Error::GitAuth).
+    /// Authentication failures are [`Error::GitAuth`](crate::Error::GitAuth).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.clone_repo("https://github.com/org/private.git")
     ///     .path("/home/user/private")
     ///     .branch("main")
@@ -84,7 +84,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.init("/home/user/repo").initial_branch("main").send()?;
     /// # Ok(()) }
     /// ```
@@ -99,7 +99,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.remote_add("/home/user/repo", "origin", "https://github.com/o/r.git").fetch(true).send()?;
     /// # Ok(()) }
     /// ```
@@ -117,7 +117,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// if let Some(url) = git.remote_get("/home/user/repo", "origin").send()? {
     ///     println!("origin is {url}");
     /// }
@@ -132,7 +132,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// let status = git.status("/home/user/repo").send()?;
     /// println!("{} staged", status.staged_count());
     /// # Ok(()) }
@@ -146,7 +146,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// let branches = git.branches("/home/user/repo").send()?;
     /// # let _ = branches; Ok(()) }
     /// ```
@@ -159,7 +159,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.create_branch("/home/user/repo", "feature/x").send()?;
     /// # Ok(()) }
     /// ```
@@ -172,7 +172,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.checkout_branch("/home/user/repo", "main").send()?;
     /// # Ok(()) }
     /// ```
@@ -189,7 +189,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.delete_branch("/home/user/repo", "old").force(true).send()?;
     /// # Ok(()) }
     /// ```
@@ -203,7 +203,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.add("/home/user/repo").files(["README.md"]).send()?;
     /// # Ok(()) }
     /// ```
@@ -216,7 +216,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.commit("/home/user/repo", "Initial commit").author("Bot", "bot@example.com").send()?;
     /// # Ok(()) }
     /// ```
@@ -229,8 +229,8 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-    /// git.reset("/home/user/repo").mode(e2b::ResetMode::Hard).target("HEAD~1").send()?;
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+    /// git.reset("/home/user/repo").mode(e2b_blocking::ResetMode::Hard).target("HEAD~1").send()?;
     /// # Ok(()) }
     /// ```
     pub fn reset(&self, path: impl Into<String>) -> ResetRequest {
@@ -244,7 +244,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.restore("/home/user/repo", ["src/main.rs"]).staged(true).send()?;
     /// # Ok(()) }
     /// ```
@@ -258,12 +258,12 @@ impl Git {
 
     /// `git push [--set-upstream] [remote] [branch]`. With credentials, the
     /// remote's URL carries them for the push only and is restored after.
-    /// A missing upstream is [`Error::GitUpstream`](e2b::Error::GitUpstream).
+    /// A missing upstream is [`Error::GitUpstream`](crate::Error::GitUpstream).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.push("/home/user/repo").remote("origin").branch("main").credentials("x-access-token", "ghp_…").send()?;
     /// # Ok(()) }
     /// ```
@@ -273,12 +273,12 @@ impl Git {
 
     /// `git pull [remote] [branch]`. Without a remote and branch the
     /// current branch must track an upstream
-    /// ([`Error::GitUpstream`](e2b::Error::GitUpstream) otherwise).
+    /// ([`Error::GitUpstream`](crate::Error::GitUpstream) otherwise).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.pull("/home/user/repo").send()?;
     /// # Ok(()) }
     /// ```
@@ -291,9 +291,9 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.set_config("pull.rebase", "true").send()?;
-    /// git.set_config("core.autocrlf", "false").scope(e2b::ConfigScope::Local).path("/home/user/repo").send()?;
+    /// git.set_config("core.autocrlf", "false").scope(e2b_blocking::ConfigScope::Local).path("/home/user/repo").send()?;
     /// # Ok(()) }
     /// ```
     pub fn set_config(&self, key: impl Into<String>, value: impl Into<String>) -> SetConfigRequest {
@@ -305,7 +305,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// let name = git.get_config("user.name").send()?;
     /// # let _ = name; Ok(()) }
     /// ```
@@ -320,7 +320,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.dangerously_authenticate("x-access-token", "ghp_…").host("github.com").send()?;
     /// # Ok(()) }
     /// ```
@@ -337,7 +337,7 @@ impl Git {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.configure_user("Bot", "bot@example.com").send()?;
     /// # Ok(()) }
     /// ```
@@ -380,7 +380,7 @@ macro_rules! git_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
             /// git.status("/home/user/repo").env("GIT_TRACE", "1").send()?;
             /// # Ok(()) }
             /// ```
@@ -393,7 +393,7 @@ macro_rules! git_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
             /// git.status("/root/repo").user("root").send()?;
             /// # Ok(()) }
             /// ```
@@ -406,7 +406,7 @@ macro_rules! git_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
             /// git.clone_repo("https://github.com/o/r.git").cwd("/home/user/src").send()?;
             /// # Ok(()) }
             /// ```
@@ -419,7 +419,7 @@ macro_rules! git_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
             /// git.pull("/home/user/repo").timeout(std::time::Duration::from_secs(120)).send()?;
             /// # Ok(()) }
             /// ```
@@ -432,7 +432,7 @@ macro_rules! git_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
             /// git.status("/r").request_timeout(std::time::Duration::from_secs(10)).send()?;
             /// # Ok(()) }
             /// ```
@@ -452,7 +452,7 @@ macro_rules! git_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+            /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
             #[doc = concat!("let answer = ", $example, ".send()?;")]
             /// # let _ = answer; Ok(()) }
             /// ```
@@ -469,7 +469,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.clone_repo("https://github.com/o/r.git").path("/home/user/r").depth(1).send()?;
     /// # Ok(()) }
     /// ```
@@ -479,7 +479,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.clone_repo("https://github.com/o/r.git").path("/home/user/r").send()?;
         /// # Ok(()) }
         /// ```
@@ -489,7 +489,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.clone_repo("https://github.com/o/r.git").branch("release").send()?;
         /// # Ok(()) }
         /// ```
@@ -499,7 +499,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.clone_repo("https://github.com/o/r.git").depth(1).send()?;
         /// # Ok(()) }
         /// ```
@@ -510,7 +510,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.clone_repo("https://github.com/o/private.git").credentials("x-access-token", "ghp_…").send()?;
         /// # Ok(()) }
         /// ```
@@ -521,7 +521,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.clone_repo("https://github.com/o/r.git").username("me").send()?;
         /// # Ok(()) }
         /// ```
@@ -531,7 +531,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.clone_repo("https://github.com/o/r.git").username("me").password("tok").send()?;
         /// # Ok(()) }
         /// ```
@@ -541,7 +541,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.clone_repo("https://h/o/r.git").credentials("u", "t").dangerously_store_credentials(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -555,7 +555,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.init("/home/user/repo").send()?;
     /// # Ok(()) }
     /// ```
@@ -565,7 +565,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.init("/srv/repo.git").bare(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -575,7 +575,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.init("/home/user/repo").initial_branch("trunk").send()?;
         /// # Ok(()) }
         /// ```
@@ -589,7 +589,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.remote_add("/r", "origin", "https://h/r.git").send()?;
     /// # Ok(()) }
     /// ```
@@ -599,7 +599,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.remote_add("/r", "upstream", "https://h/u.git").fetch(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -609,7 +609,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.remote_add("/r", "origin", "https://h/new.git").overwrite(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -623,7 +623,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// let url = git.remote_get("/r", "origin").send()?;
     /// # let _ = url; Ok(()) }
     /// ```
@@ -636,7 +636,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// let status = git.status("/r").send()?;
     /// println!("on {:?}", status.current_branch);
     /// # Ok(()) }
@@ -650,7 +650,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// let branches = git.branches("/r").send()?;
     /// println!("{:?}", branches.branches);
     /// # Ok(()) }
@@ -664,7 +664,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.create_branch("/r", "topic").send()?;
     /// # Ok(()) }
     /// ```
@@ -677,7 +677,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.checkout_branch("/r", "main").send()?;
     /// # Ok(()) }
     /// ```
@@ -690,7 +690,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.delete_branch("/r", "topic").send()?;
     /// # Ok(()) }
     /// ```
@@ -700,7 +700,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.delete_branch("/r", "wip").force(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -714,7 +714,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.add("/r").send()?;
     /// # Ok(()) }
     /// ```
@@ -724,7 +724,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.add("/r").files(["a.txt", "b.txt"]).send()?;
         /// # Ok(()) }
         /// ```
@@ -734,7 +734,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.add("/r").all(false).send()?;
         /// # Ok(()) }
         /// ```
@@ -748,7 +748,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.commit("/r", "Fix").send()?;
     /// # Ok(()) }
     /// ```
@@ -758,7 +758,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.commit("/r", "Fix").author("Bot", "bot@example.com").send()?;
         /// # Ok(()) }
         /// ```
@@ -768,7 +768,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.commit("/r", "Fix").author_name("Bot").send()?;
         /// # Ok(()) }
         /// ```
@@ -778,7 +778,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.commit("/r", "Fix").author_email("bot@example.com").send()?;
         /// # Ok(()) }
         /// ```
@@ -788,7 +788,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.commit("/r", "Trigger CI").allow_empty(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -802,7 +802,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.reset("/r").send()?;
     /// # Ok(()) }
     /// ```
@@ -812,8 +812,8 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-        /// git.reset("/r").mode(e2b::ResetMode::Soft).target("HEAD~1").send()?;
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+        /// git.reset("/r").mode(e2b_blocking::ResetMode::Soft).target("HEAD~1").send()?;
         /// # Ok(()) }
         /// ```
         fn mode(mode: ResetMode);
@@ -822,7 +822,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.reset("/r").target("origin/main").send()?;
         /// # Ok(()) }
         /// ```
@@ -832,7 +832,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.reset("/r").paths(["a.txt"]).send()?;
         /// # Ok(()) }
         /// ```
@@ -846,7 +846,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.restore("/r", ["a.txt"]).send()?;
     /// # Ok(()) }
     /// ```
@@ -856,7 +856,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.restore("/r", ["a.txt"]).staged(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -866,7 +866,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.restore("/r", ["a.txt"]).staged(true).worktree(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -876,7 +876,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.restore("/r", ["a.txt"]).source("HEAD~2").send()?;
         /// # Ok(()) }
         /// ```
@@ -890,7 +890,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.push("/r").send()?;
     /// # Ok(()) }
     /// ```
@@ -900,7 +900,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.push("/r").remote("upstream").send()?;
         /// # Ok(()) }
         /// ```
@@ -910,7 +910,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.push("/r").remote("origin").branch("main").send()?;
         /// # Ok(()) }
         /// ```
@@ -920,7 +920,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.push("/r").set_upstream(false).send()?;
         /// # Ok(()) }
         /// ```
@@ -930,7 +930,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.push("/r").credentials("x-access-token", "ghp_…").send()?;
         /// # Ok(()) }
         /// ```
@@ -944,7 +944,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.pull("/r").send()?;
     /// # Ok(()) }
     /// ```
@@ -954,7 +954,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.pull("/r").remote("origin").branch("main").send()?;
         /// # Ok(()) }
         /// ```
@@ -964,7 +964,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.pull("/r").remote("origin").branch("release").send()?;
         /// # Ok(()) }
         /// ```
@@ -974,7 +974,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.pull("/r").credentials("x-access-token", "ghp_…").send()?;
         /// # Ok(()) }
         /// ```
@@ -988,7 +988,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.set_config("init.defaultBranch", "main").send()?;
     /// # Ok(()) }
     /// ```
@@ -998,8 +998,8 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-        /// git.set_config("a.b", "c").scope(e2b::ConfigScope::Local).path("/r").send()?;
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+        /// git.set_config("a.b", "c").scope(e2b_blocking::ConfigScope::Local).path("/r").send()?;
         /// # Ok(()) }
         /// ```
         fn scope(scope: ConfigScope);
@@ -1008,8 +1008,8 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-        /// git.set_config("a.b", "c").scope(e2b::ConfigScope::Local).path("/home/user/repo").send()?;
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+        /// git.set_config("a.b", "c").scope(e2b_blocking::ConfigScope::Local).path("/home/user/repo").send()?;
         /// # Ok(()) }
         /// ```
         fn path(path: impl Into<String>);
@@ -1022,7 +1022,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// let email = git.get_config("user.email").send()?;
     /// # let _ = email; Ok(()) }
     /// ```
@@ -1032,8 +1032,8 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-        /// let v = git.get_config("core.editor").scope(e2b::ConfigScope::System).send()?;
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+        /// let v = git.get_config("core.editor").scope(e2b_blocking::ConfigScope::System).send()?;
         /// # let _ = v; Ok(()) }
         /// ```
         fn scope(scope: ConfigScope);
@@ -1042,8 +1042,8 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-        /// let v = git.get_config("a.b").scope(e2b::ConfigScope::Local).path("/r").send()?;
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+        /// let v = git.get_config("a.b").scope(e2b_blocking::ConfigScope::Local).path("/r").send()?;
         /// # let _ = v; Ok(()) }
         /// ```
         fn path(path: impl Into<String>);
@@ -1056,7 +1056,7 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
     /// git.dangerously_authenticate("me", "token").send()?;
     /// # Ok(()) }
     /// ```
@@ -1066,7 +1066,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.dangerously_authenticate("me", "token").host("gitlab.com").send()?;
         /// # Ok(()) }
         /// ```
@@ -1076,7 +1076,7 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
         /// git.dangerously_authenticate("me", "token").protocol("http").send()?;
         /// # Ok(()) }
         /// ```
@@ -1090,8 +1090,8 @@ git_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-    /// git.configure_user("Bot", "bot@example.com").scope(e2b::ConfigScope::Local).path("/r").send()?;
+    /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+    /// git.configure_user("Bot", "bot@example.com").scope(e2b_blocking::ConfigScope::Local).path("/r").send()?;
     /// # Ok(()) }
     /// ```
     ConfigureUserRequest => CommandResult, "git.configure_user(\"Bot\", \"bot@example.com\")" {
@@ -1100,8 +1100,8 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-        /// git.configure_user("Bot", "b@x").scope(e2b::ConfigScope::System).send()?;
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+        /// git.configure_user("Bot", "b@x").scope(e2b_blocking::ConfigScope::System).send()?;
         /// # Ok(()) }
         /// ```
         fn scope(scope: ConfigScope);
@@ -1110,8 +1110,8 @@ git_request! {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b::Error> {
-        /// git.configure_user("Bot", "b@x").scope(e2b::ConfigScope::Local).path("/r").send()?;
+        /// # fn demo(git: e2b_blocking::Git) -> Result<(), e2b_blocking::Error> {
+        /// git.configure_user("Bot", "b@x").scope(e2b_blocking::ConfigScope::Local).path("/r").send()?;
         /// # Ok(()) }
         /// ```
         fn path(path: impl Into<String>);

@@ -45,7 +45,7 @@ where
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let handle = sandbox.commands().run("for i in 1 2 3; do echo $i; done").spawn()?;
 /// for chunk in handle.output() {
 ///     if let e2b_blocking::CommandOutput::Stdout(text) = chunk? {

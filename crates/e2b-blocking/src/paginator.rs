@@ -16,17 +16,17 @@ use crate::runtime;
 /// # Example
 ///
 /// ```no_run
-/// # fn demo() -> Result<(), e2b::Error> {
+/// # fn demo() -> Result<(), e2b_blocking::Error> {
 /// let client = e2b_blocking::Client::from_env()?;
 ///
-/// let mut pages = client.list(e2b::SandboxQuery::new().limit(50));
+/// let mut pages = client.list(e2b_blocking::SandboxQuery::new().limit(50));
 /// while pages.has_next() {
 ///     for sandbox in pages.next_items()? {
 ///         println!("{}", sandbox.sandbox_id);
 ///     }
 /// }
 ///
-/// let all = client.list(e2b::SandboxQuery::new()).collect::<Result<Vec<_>, _>>()?;
+/// let all = client.list(e2b_blocking::SandboxQuery::new()).collect::<Result<Vec<_>, _>>()?;
 /// # let _ = all; Ok(()) }
 /// ```
 #[must_use = "a paginator does nothing unless pages are fetched"]
@@ -64,7 +64,7 @@ impl<T: Send + 'static> Paginator<T> {
     ///
     /// ```no_run
     /// # fn demo(client: e2b_blocking::Client) {
-    /// let pages = client.list(e2b::SandboxQuery::new());
+    /// let pages = client.list(e2b_blocking::SandboxQuery::new());
     /// assert!(pages.has_next());
     /// # }
     /// ```
@@ -73,13 +73,13 @@ impl<T: Send + 'static> Paginator<T> {
     }
 
     /// The token of the next page, to resume listing later with
-    /// [`SandboxQuery::next_token`](e2b::SandboxQuery::next_token).
+    /// [`SandboxQuery::next_token`](crate::SandboxQuery::next_token).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
-    /// let mut pages = client.list(e2b::SandboxQuery::new().limit(10));
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+    /// let mut pages = client.list(e2b_blocking::SandboxQuery::new().limit(10));
     /// pages.next_items()?;
     /// if let Some(token) = pages.next_token() {
     ///     println!("resume with {token}");
@@ -96,8 +96,8 @@ impl<T: Send + 'static> Paginator<T> {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
-    /// let mut pages = client.list(e2b::SandboxQuery::new());
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+    /// let mut pages = client.list(e2b_blocking::SandboxQuery::new());
     /// pages.next_items()?;
     /// println!("{:?} running", pages.total_running());
     /// # Ok(()) }
@@ -107,14 +107,14 @@ impl<T: Send + 'static> Paginator<T> {
     }
 
     /// Fetches the next page. Fails with
-    /// [`Error::InvalidArgument`](e2b::Error::InvalidArgument) when there is
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) when there is
     /// none ([`has_next`](Self::has_next) is false).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b::Error> {
-    /// let mut pages = client.list_snapshots(e2b::SnapshotQuery::new());
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+    /// let mut pages = client.list_snapshots(e2b_blocking::SnapshotQuery::new());
     /// let first = pages.next_items()?;
     /// println!("{} snapshots on the first page", first.len());
     /// # Ok(()) }

@@ -16,8 +16,8 @@ use crate::runtime;
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-/// use e2b::PtySize;
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+/// use e2b_blocking::PtySize;
 ///
 /// let terminal = sandbox
 ///     .pty()
@@ -47,8 +47,8 @@ impl Pty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let terminal = sandbox.pty().create(e2b::PtySize { rows: 40, cols: 120 }).cwd("/home/user").send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let terminal = sandbox.pty().create(e2b_blocking::PtySize { rows: 40, cols: 120 }).cwd("/home/user").send()?;
     /// # let _ = terminal; Ok(()) }
     /// ```
     pub fn create(&self, size: PtySize) -> CreatePty {
@@ -60,7 +60,7 @@ impl Pty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let terminal = sandbox.pty().connect(pid).on_data(|b| print!("{}", String::from_utf8_lossy(b))).send()?;
     /// # let _ = terminal; Ok(()) }
     /// ```
@@ -73,7 +73,7 @@ impl Pty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// sandbox.pty().send_stdin(pid, "echo hi\n")?;
     /// # Ok(()) }
     /// ```
@@ -87,8 +87,8 @@ impl Pty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
-    /// sandbox.pty().resize(pid, e2b::PtySize { rows: 50, cols: 200 })?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
+    /// sandbox.pty().resize(pid, e2b_blocking::PtySize { rows: 50, cols: 200 })?;
     /// # Ok(()) }
     /// ```
     pub fn resize(&self, pid: u32, size: PtySize) -> Result<()> {
@@ -101,7 +101,7 @@ impl Pty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// sandbox.pty().kill(pid)?;
     /// # Ok(()) }
     /// ```
@@ -117,8 +117,8 @@ impl Pty {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-/// let terminal = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).user("root").send()?;
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+/// let terminal = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).user("root").send()?;
 /// # let _ = terminal; Ok(()) }
 /// ```
 #[must_use = "a terminal does nothing until it is sent"]
@@ -144,8 +144,8 @@ impl CreatePty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).user("root").send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).user("root").send()?;
     /// # let _ = t; Ok(()) }
     /// ```
     pub fn user(self, user: impl Into<String>) -> Self {
@@ -157,8 +157,8 @@ impl CreatePty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).cwd("/tmp").send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).cwd("/tmp").send()?;
     /// # let _ = t; Ok(()) }
     /// ```
     pub fn cwd(self, cwd: impl Into<String>) -> Self {
@@ -171,8 +171,8 @@ impl CreatePty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).env("TERM", "vt100").send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).env("TERM", "vt100").send()?;
     /// # let _ = t; Ok(()) }
     /// ```
     pub fn env(self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -185,8 +185,8 @@ impl CreatePty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).timeout(std::time::Duration::ZERO).send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).timeout(std::time::Duration::ZERO).send()?;
     /// # let _ = t; Ok(()) }
     /// ```
     pub fn timeout(self, timeout: Duration) -> Self {
@@ -198,8 +198,8 @@ impl CreatePty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let size = e2b::PtySize { rows: 24, cols: 80 };
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let size = e2b_blocking::PtySize { rows: 24, cols: 80 };
     /// let t = sandbox.pty().create(size).request_timeout(std::time::Duration::from_secs(5)).send()?;
     /// # let _ = t; Ok(()) }
     /// ```
@@ -214,8 +214,8 @@ impl CreatePty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let size = e2b::PtySize { rows: 24, cols: 80 };
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let size = e2b_blocking::PtySize { rows: 24, cols: 80 };
     /// let t = sandbox.pty().create(size).on_data(|b| print!("{}", String::from_utf8_lossy(b))).send()?;
     /// # let _ = t; Ok(()) }
     /// ```
@@ -228,8 +228,8 @@ impl CreatePty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
     /// # let _ = t; Ok(()) }
     /// ```
     pub fn send(self) -> Result<PtyHandle> {
@@ -243,7 +243,7 @@ impl CreatePty {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
 /// let t = sandbox.pty().connect(pid).timeout(std::time::Duration::ZERO).send()?;
 /// # let _ = t; Ok(()) }
 /// ```
@@ -271,7 +271,7 @@ impl ConnectPty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let t = sandbox.pty().connect(pid).timeout(std::time::Duration::from_secs(600)).send()?;
     /// # let _ = t; Ok(()) }
     /// ```
@@ -284,7 +284,7 @@ impl ConnectPty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let t = sandbox.pty().connect(pid).request_timeout(std::time::Duration::from_secs(5)).send()?;
     /// # let _ = t; Ok(()) }
     /// ```
@@ -298,7 +298,7 @@ impl ConnectPty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let t = sandbox.pty().connect(pid).on_data(|b| print!("{}", String::from_utf8_lossy(b))).send()?;
     /// # let _ = t; Ok(()) }
     /// ```
@@ -311,7 +311,7 @@ impl ConnectPty {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox, pid: u32) -> Result<(), e2b_blocking::Error> {
     /// let t = sandbox.pty().connect(pid).send()?;
     /// # let _ = t; Ok(()) }
     /// ```
@@ -326,8 +326,8 @@ impl ConnectPty {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-/// let terminal = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+/// let terminal = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
 /// let output = terminal.output();
 /// terminal.send_stdin("echo ready\n")?;
 /// for bytes in output {
@@ -358,8 +358,8 @@ impl PtyHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
     /// println!("{}", t.pid());
     /// # Ok(()) }
     /// ```
@@ -372,8 +372,8 @@ impl PtyHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
     /// t.send_stdin(&b"\x04"[..])?; // Ctrl-D
     /// # Ok(()) }
     /// ```
@@ -387,9 +387,9 @@ impl PtyHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
-    /// t.resize(e2b::PtySize { rows: 48, cols: 160 })?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
+    /// t.resize(e2b_blocking::PtySize { rows: 48, cols: 160 })?;
     /// # Ok(()) }
     /// ```
     pub fn resize(&self, size: PtySize) -> Result<()> {
@@ -398,15 +398,15 @@ impl PtyHandle {
     }
 
     /// Waits for the shell to exit; a non-zero exit is
-    /// [`Error::CommandExit`](e2b::Error::CommandExit). The output went to
+    /// [`Error::CommandExit`](crate::Error::CommandExit). The output went to
     /// `on_data` and [`output`](Self::output), so the result's stdout and
     /// stderr are empty.
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
     /// t.send_stdin("exit 0\n")?;
     /// t.wait()?;
     /// # Ok(()) }
@@ -421,8 +421,8 @@ impl PtyHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
     /// t.kill()?;
     /// # Ok(()) }
     /// ```
@@ -436,8 +436,8 @@ impl PtyHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let size = e2b::PtySize { rows: 24, cols: 80 };
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let size = e2b_blocking::PtySize { rows: 24, cols: 80 };
     /// let t = sandbox.pty().create(size).timeout(std::time::Duration::ZERO).send()?;
     /// t.disconnect();
     /// # Ok(()) }
@@ -452,8 +452,8 @@ impl PtyHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let t = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let t = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
     /// let output = t.output();
     /// # let _ = output; Ok(()) }
     /// ```

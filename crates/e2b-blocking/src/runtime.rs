@@ -202,7 +202,7 @@ fn stopped(operation: &'static str) -> Error {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
-/// let client = e2b_blocking::Client::new(e2b::ConnectionConfig::builder().api_key("e2b_0").build().unwrap());
+/// let client = e2b_blocking::Client::new(e2b_blocking::ConnectionConfig::builder().api_key("e2b_0").build().unwrap());
 /// // Blocking inside an async runtime is refused, never deadlocks:
 /// let err = client.kill("i1b2c3d4e5f6g7h8j9k0").unwrap_err();
 /// assert!(e2b_blocking::is_in_async_runtime(&err));

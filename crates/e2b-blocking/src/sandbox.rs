@@ -22,7 +22,7 @@ use crate::runtime;
 /// # Example
 ///
 /// ```no_run
-/// # fn demo() -> Result<(), e2b::Error> {
+/// # fn demo() -> Result<(), e2b_blocking::Error> {
 /// let sandbox = e2b_blocking::Sandbox::builder().template("base").create()?;
 /// sandbox.files().write("/home/user/hello.txt", "hi").send()?;
 /// let text = sandbox.files().read("/home/user/hello.txt").text()?;
@@ -56,7 +56,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().template("base").create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -70,7 +70,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::connect("i1b2c3d4e5f6g7h8j9k0").send()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -125,7 +125,7 @@ impl Sandbox {
     ///
     /// ```no_run
     /// # fn demo(sandbox: e2b_blocking::Sandbox) {
-    /// if sandbox.envd_version().supports(e2b::EnvdFeature::FileMetadata) {
+    /// if sandbox.envd_version().supports(e2b_blocking::EnvdFeature::FileMetadata) {
     ///     println!("file metadata available");
     /// }
     /// # }
@@ -155,8 +155,8 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let others = sandbox.client().list(e2b::SandboxQuery::new()).next_items()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let others = sandbox.client().list(e2b_blocking::SandboxQuery::new()).next_items()?;
     /// # let _ = others; Ok(()) }
     /// ```
     pub fn client(&self) -> &Client {
@@ -211,7 +211,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// if let Some(token) = sandbox.get_mcp_token()? {
     ///     println!("Authorization: Bearer {token}");
     /// }
@@ -227,7 +227,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let bytes = sandbox.files().read("/etc/os-release").bytes()?;
     /// # let _ = bytes; Ok(()) }
     /// ```
@@ -240,7 +240,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let result = sandbox.commands().run("ls /").send()?;
     /// println!("{}", result.stdout);
     /// # Ok(()) }
@@ -254,8 +254,8 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
-    /// let terminal = sandbox.pty().create(e2b::PtySize { rows: 24, cols: 80 }).send()?;
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let terminal = sandbox.pty().create(e2b_blocking::PtySize { rows: 24, cols: 80 }).send()?;
     /// # let _ = terminal; Ok(()) }
     /// ```
     pub fn pty(&self) -> Pty {
@@ -267,7 +267,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.git().clone_repo("https://github.com/e2b-dev/e2b.git").path("/home/user/e2b").depth(1).send()?;
     /// # Ok(()) }
     /// ```
@@ -281,7 +281,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// if !sandbox.is_running()? {
     ///     println!("it timed out");
     /// }
@@ -297,7 +297,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.kill()?;
     /// # Ok(()) }
     /// ```
@@ -311,7 +311,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.set_timeout(std::time::Duration::from_secs(3600))?;
     /// # Ok(()) }
     /// ```
@@ -325,7 +325,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let info = sandbox.get_info()?;
     /// println!("ends at {}", info.end_at);
     /// # Ok(()) }
@@ -336,13 +336,13 @@ impl Sandbox {
     }
 
     /// Resource-usage samples. Needs envd 0.1.5
-    /// ([`Error::Template`](e2b::Error::Template) otherwise); before 0.2.4
+    /// ([`Error::Template`](crate::Error::Template) otherwise); before 0.2.4
     /// disk figures are missing. Empty in debug mode.
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// for sample in sandbox.get_metrics().send()? {
     ///     println!("{:.1}% CPU", sample.cpu_used_pct);
     /// }
@@ -357,7 +357,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.pause().send()?;
     /// let same = sandbox.resume().send()?;
     /// # let _ = same; Ok(()) }
@@ -371,7 +371,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// #[allow(deprecated)]
     /// sandbox.beta_pause()?;
     /// # Ok(()) }
@@ -390,7 +390,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.resume().timeout(std::time::Duration::from_secs(600)).send()?;
     /// # Ok(()) }
     /// ```
@@ -404,7 +404,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let snapshot = sandbox.create_snapshot().send()?;
     /// println!("{}", snapshot.snapshot_id);
     /// # Ok(()) }
@@ -418,7 +418,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let snapshots = sandbox.list_snapshots().next_items()?;
     /// # let _ = snapshots; Ok(()) }
     /// ```
@@ -432,7 +432,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let link = sandbox.download_url("/home/user/out.zip").build()?;
     /// # let _ = link; Ok(()) }
     /// ```
@@ -447,7 +447,7 @@ impl Sandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let link = sandbox.upload_url("/home/user/in.csv").build()?;
     /// # let _ = link; Ok(()) }
     /// ```
@@ -461,7 +461,7 @@ impl Sandbox {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// sandbox.resume().send()?;
 /// # Ok(()) }
 /// ```
@@ -478,7 +478,7 @@ impl ResumeSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.resume().timeout(std::time::Duration::from_secs(900)).send()?;
     /// # Ok(()) }
     /// ```
@@ -491,7 +491,7 @@ impl ResumeSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.resume().request_timeout(std::time::Duration::from_secs(30)).send()?;
     /// # Ok(()) }
     /// ```
@@ -504,7 +504,7 @@ impl ResumeSandbox {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.resume().send()?;
     /// # Ok(()) }
     /// ```
@@ -522,9 +522,9 @@ impl ResumeSandbox {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo() -> Result<(), e2b::Error> {
+/// # fn demo() -> Result<(), e2b_blocking::Error> {
 /// use std::time::Duration;
-/// use e2b::{Lifecycle, NetworkConfig, OnTimeout};
+/// use e2b_blocking::{Lifecycle, NetworkConfig, OnTimeout};
 ///
 /// let sandbox = e2b_blocking::Sandbox::builder()
 ///     .template("base")
@@ -556,8 +556,8 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
-    /// let client = e2b_blocking::Client::new(e2b::ConnectionConfig::builder().api_key("e2b_01").build()?);
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
+    /// let client = e2b_blocking::Client::new(e2b_blocking::ConnectionConfig::builder().api_key("e2b_01").build()?);
     /// let sandbox = e2b_blocking::Sandbox::builder().client(client).create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -571,7 +571,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().template("code-interpreter-v1").create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -586,7 +586,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().timeout(std::time::Duration::from_secs(3600)).create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -599,7 +599,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().metadata("user", "42").create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -612,7 +612,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().env("OPENAI_BASE_URL", "http://proxy").create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -625,7 +625,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().envs([("A", "1"), ("B", "2")]).create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -644,7 +644,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().secure(false).create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -658,7 +658,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().allow_internet_access(false).create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -671,8 +671,8 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
-    /// let network = e2b::NetworkConfig::new().deny_out(["10.0.0.0/8"]);
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
+    /// let network = e2b_blocking::NetworkConfig::new().deny_out(["10.0.0.0/8"]);
     /// let sandbox = e2b_blocking::Sandbox::builder().network(network).create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -686,8 +686,8 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
-    /// use e2b::{Lifecycle, OnTimeout};
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
+    /// use e2b_blocking::{Lifecycle, OnTimeout};
     ///
     /// let sandbox = e2b_blocking::Sandbox::builder()
     ///     .lifecycle(Lifecycle::new().on_timeout(OnTimeout::Pause).keep_memory(false))
@@ -704,7 +704,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// #[allow(deprecated)]
     /// let sandbox = e2b_blocking::Sandbox::builder().auto_pause(true).beta_create()?;
     /// # let _ = sandbox; Ok(()) }
@@ -722,7 +722,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder()
     ///     .mcp(serde_json::json!({"github": {"githubPersonalAccessToken": "ghp_…"}}))
     ///     .create()?;
@@ -738,7 +738,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().request_timeout(std::time::Duration::from_secs(120)).create()?;
     /// # let _ = sandbox; Ok(()) }
     /// ```
@@ -749,15 +749,15 @@ impl SandboxBuilder {
     /// Creates the sandbox. In debug mode nothing is sent: the sandbox is
     /// the envd at `localhost:49983`, with ID `debug_sandbox_id`.
     ///
-    /// Fails with [`Error::InvalidArgument`](e2b::Error::InvalidArgument)
+    /// Fails with [`Error::InvalidArgument`](crate::Error::InvalidArgument)
     /// for an invalid lifecycle before sending, and with
-    /// [`Error::Template`](e2b::Error::Template) (after killing the new
+    /// [`Error::Template`](crate::Error::Template) (after killing the new
     /// sandbox) when the template's envd is too old for this SDK.
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// let sandbox = e2b_blocking::Sandbox::builder().create()?;
     /// println!("{}", sandbox.sandbox_id());
     /// # Ok(()) }
@@ -772,7 +772,7 @@ impl SandboxBuilder {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo() -> Result<(), e2b::Error> {
+    /// # fn demo() -> Result<(), e2b_blocking::Error> {
     /// #[allow(deprecated)]
     /// let sandbox = e2b_blocking::Sandbox::builder().auto_pause(true).beta_create()?;
     /// # let _ = sandbox; Ok(()) }

@@ -25,7 +25,7 @@ pub use write::{WriteData, WriteEntry, WriteFilesRequest, WriteRequest};
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let files = sandbox.files();
 /// files.write("/home/user/data.csv", "a,b\n1,2\n").send()?;
 /// let csv = files.read("/home/user/data.csv").text()?;
@@ -46,12 +46,12 @@ impl From<e2b::Filesystem> for Filesystem {
 impl Filesystem {
     /// Reads a file: finish with [`text`](ReadRequest::text),
     /// [`bytes`](ReadRequest::bytes) or [`stream`](ReadRequest::stream).
-    /// A missing file is [`Error::FileNotFound`](e2b::Error::FileNotFound).
+    /// A missing file is [`Error::FileNotFound`](crate::Error::FileNotFound).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let hosts = sandbox.files().read("/etc/hosts").text()?;
     /// let key = sandbox.files().read("/root/.ssh/id_ed25519").user("root").bytes()?;
     /// # let _ = (hosts, key); Ok(()) }
@@ -69,7 +69,7 @@ impl Filesystem {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// use e2b_blocking::WriteData;
     ///
     /// sandbox.files().write("/home/user/a.txt", "hello").send()?;
@@ -85,7 +85,7 @@ impl Filesystem {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// use e2b_blocking::WriteEntry;
     ///
     /// let written = sandbox
@@ -101,12 +101,12 @@ impl Filesystem {
 
     /// The entries of a directory (one level unless
     /// [`depth`](ListRequest::depth) says more). A missing directory is
-    /// [`Error::FileNotFound`](e2b::Error::FileNotFound).
+    /// [`Error::FileNotFound`](crate::Error::FileNotFound).
     ///
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// for entry in sandbox.files().list("/home/user").send()? {
     ///     println!("{:?} {}", entry.file_type, entry.path);
     /// }
@@ -121,7 +121,7 @@ impl Filesystem {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// if !sandbox.files().exists("/home/user/.bashrc").send()? {
     ///     println!("no bashrc");
     /// }
@@ -136,7 +136,7 @@ impl Filesystem {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let info = sandbox.files().get_info("/home/user").send()?;
     /// println!("{:o}", info.mode);
     /// # Ok(()) }
@@ -151,7 +151,7 @@ impl Filesystem {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.files().remove("/home/user/build").send()?;
     /// # Ok(()) }
     /// ```
@@ -165,7 +165,7 @@ impl Filesystem {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let moved = sandbox.files().rename("/tmp/out.csv", "/home/user/results/out.csv").send()?;
     /// println!("{}", moved.path);
     /// # Ok(()) }
@@ -179,7 +179,7 @@ impl Filesystem {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.files().make_dir("/home/user/a/b/c").send()?;
     /// # Ok(()) }
     /// ```
@@ -192,7 +192,7 @@ impl Filesystem {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/home/user").recursive(true).send()?;
     /// # let _ = watch; Ok(()) }
     /// ```

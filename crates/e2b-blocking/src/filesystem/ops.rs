@@ -29,7 +29,7 @@ macro_rules! fs_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+            /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
             /// let entries = sandbox.files().list("/root").user("root").send()?;
             /// # let _ = entries; Ok(()) }
             /// ```
@@ -42,7 +42,7 @@ macro_rules! fs_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+            /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
             /// let entries = sandbox.files().list("/").request_timeout(std::time::Duration::from_secs(5)).send()?;
             /// # let _ = entries; Ok(()) }
             /// ```
@@ -55,7 +55,7 @@ macro_rules! fs_request {
             /// # Example
             ///
             /// ```no_run
-            /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+            /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
             #[doc = concat!("let answer = ", $example, ".send()?;")]
             /// # let _ = answer; Ok(()) }
             /// ```
@@ -72,7 +72,7 @@ fs_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let tree = sandbox.files().list("/home/user").depth(2).send()?;
     /// # let _ = tree; Ok(()) }
     /// ```
@@ -86,7 +86,7 @@ impl ListRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let tree = sandbox.files().list("/home/user").depth(3).send()?;
     /// # let _ = tree; Ok(()) }
     /// ```
@@ -101,7 +101,7 @@ fs_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let there = sandbox.files().exists("/etc/hosts").send()?;
     /// # let _ = there; Ok(()) }
     /// ```
@@ -114,7 +114,7 @@ fs_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let info = sandbox.files().get_info("/etc/hosts").send()?;
     /// println!("{} bytes", info.size);
     /// # Ok(()) }
@@ -128,7 +128,7 @@ fs_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.files().remove("/tmp/scratch").send()?;
     /// # Ok(()) }
     /// ```
@@ -141,7 +141,7 @@ fs_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let moved = sandbox.files().rename("/tmp/a", "/tmp/b").send()?;
     /// assert_eq!(moved.path, "/tmp/b");
     /// # Ok(()) }
@@ -155,7 +155,7 @@ fs_request! {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let created = sandbox.files().make_dir("/tmp/new/dir").send()?;
     /// # let _ = created; Ok(()) }
     /// ```

@@ -18,7 +18,7 @@ use crate::runtime;
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let log = sandbox.files().read("/var/log/app.log").user("root").gzip(true).text()?;
 /// # let _ = log; Ok(()) }
 /// ```
@@ -40,7 +40,7 @@ impl ReadRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let shadow = sandbox.files().read("/etc/shadow").user("root").text()?;
     /// # let _ = shadow; Ok(()) }
     /// ```
@@ -55,7 +55,7 @@ impl ReadRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let data = sandbox.files().read("big.bin").request_timeout(std::time::Duration::from_secs(600)).bytes()?;
     /// # let _ = data; Ok(()) }
     /// ```
@@ -68,7 +68,7 @@ impl ReadRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let json = sandbox.files().read("dump.json").gzip(true).text()?;
     /// # let _ = json; Ok(()) }
     /// ```
@@ -83,7 +83,7 @@ impl ReadRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let stream = sandbox.files().read("big.bin").idle_timeout(std::time::Duration::from_secs(10)).stream()?;
     /// # let _ = stream; Ok(()) }
     /// ```
@@ -96,7 +96,7 @@ impl ReadRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let text = sandbox.files().read("/etc/hostname").text()?;
     /// # let _ = text; Ok(()) }
     /// ```
@@ -109,7 +109,7 @@ impl ReadRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let png = sandbox.files().read("/home/user/plot.png").bytes()?;
     /// println!("{} bytes", png.len());
     /// # Ok(()) }
@@ -124,7 +124,7 @@ impl ReadRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let mut total = 0;
     /// for chunk in sandbox.files().read("/home/user/big.bin").stream()? {
     ///     total += chunk?.len();
@@ -141,7 +141,7 @@ impl ReadRequest {
 /// [`ReadRequest::stream`]. Gzip transfers arrive decompressed.
 ///
 /// It is an [`Iterator`] of chunks (ending after the first error) and a
-/// [`std::io::Read`], whose errors wrap the SDK's [`Error`](e2b::Error).
+/// [`std::io::Read`], whose errors wrap the SDK's [`Error`](crate::Error).
 ///
 /// # Example
 ///

@@ -20,7 +20,7 @@ use crate::runtime;
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// use std::time::Duration;
 ///
 /// let watch = sandbox
@@ -58,7 +58,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/srv").recursive(true).send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -72,7 +72,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/srv").include_entry(true).send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -85,7 +85,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/mnt/nfs").allow_network_mounts(true).send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -98,7 +98,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/root").user("root").send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -111,7 +111,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/tmp").timeout(std::time::Duration::from_secs(600)).send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -124,7 +124,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/tmp").request_timeout(std::time::Duration::from_secs(5)).send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -138,7 +138,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/tmp").on_event(|e| println!("{}", e.name)).send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -152,7 +152,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/tmp").on_exit(|err| eprintln!("ended: {err:?}")).send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -165,7 +165,7 @@ impl WatchDirRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/tmp").send()?;
     /// # let _ = watch; Ok(()) }
     /// ```
@@ -182,7 +182,7 @@ impl WatchDirRequest {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let mut watch = sandbox.files().watch_dir("/home/user").send()?;
 /// sandbox.files().write("/home/user/new.txt", "x").send()?;
 /// if let Some(event) = watch.next() {
@@ -211,7 +211,7 @@ impl WatchHandle {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let watch = sandbox.files().watch_dir("/tmp").send()?;
     /// watch.stop();
     /// # Ok(()) }

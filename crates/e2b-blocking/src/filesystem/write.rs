@@ -58,7 +58,7 @@ impl WriteData {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// sandbox.files().write("/home/user/model.bin", e2b_blocking::WriteData::file("model.bin")).send()?;
     /// # Ok(()) }
     /// ```
@@ -72,7 +72,7 @@ impl WriteData {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// use std::io::Read as _;
     ///
     /// let ten_mib = std::io::repeat(b'x').take(10 << 20);
@@ -185,7 +185,7 @@ macro_rules! write_options {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
         /// sandbox.files().write("/root/x", "1").user("root").send()?;
         /// # Ok(()) }
         /// ```
@@ -200,7 +200,7 @@ macro_rules! write_options {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
         /// sandbox.files().write("x", "1").request_timeout(std::time::Duration::from_secs(5)).send()?;
         /// # Ok(()) }
         /// ```
@@ -214,7 +214,7 @@ macro_rules! write_options {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
         /// sandbox.files().write("big.csv", e2b_blocking::WriteData::file("big.csv")).gzip(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -230,7 +230,7 @@ macro_rules! write_options {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
         /// sandbox.files().write("a.bin", vec![1u8, 2, 3]).use_octet_stream(true).send()?;
         /// # Ok(()) }
         /// ```
@@ -245,7 +245,7 @@ macro_rules! write_options {
         /// # Example
         ///
         /// ```no_run
-        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+        /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
         /// sandbox.files().write("in.csv", "a,b").metadata("source", "ci").send()?;
         /// # Ok(()) }
         /// ```
@@ -261,7 +261,7 @@ macro_rules! write_options {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// let info = sandbox.files().write("/home/user/a.txt", "hello").user("user").send()?;
 /// # let _ = info; Ok(()) }
 /// ```
@@ -285,7 +285,7 @@ impl WriteRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let info = sandbox.files().write("a.txt", "x").send()?;
     /// # let _ = info; Ok(()) }
     /// ```
@@ -300,7 +300,7 @@ impl WriteRequest {
 /// # Example
 ///
 /// ```no_run
-/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
 /// use e2b_blocking::WriteEntry;
 /// let infos = sandbox.files().write_files([WriteEntry::new("a", "1"), WriteEntry::new("b", "2")]).gzip(true).send()?;
 /// # let _ = infos; Ok(()) }
@@ -325,7 +325,7 @@ impl WriteFilesRequest {
     /// # Example
     ///
     /// ```no_run
-    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b::Error> {
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
     /// let infos = sandbox.files().write_files([e2b_blocking::WriteEntry::new("a", "1")]).send()?;
     /// # let _ = infos; Ok(()) }
     /// ```

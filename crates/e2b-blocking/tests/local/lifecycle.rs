@@ -155,9 +155,11 @@ fn builder_variants_and_failures() {
     const TEST: &str = "builder_variants_and_failures";
     let Some(client) = client(TEST) else { return };
 
-    // The beta API, pausing on timeout.
+    // The beta API, pausing on timeout, from a builder given the client.
+    let builder = e2b_blocking::Sandbox::builder().client(client.clone()).metadata("test", TEST);
     #[allow(deprecated)]
-    let beta = Killed(client.sandbox().metadata("test", TEST).auto_pause(true).beta_create().unwrap());
+    let beta = Killed(builder.auto_pause(true).beta_create().unwrap());
+    assert_eq!(beta.config().api_key(), client.as_async().config().api_key());
     assert!(beta.is_running().unwrap());
     if let Some(lifecycle) = beta.get_info().unwrap().lifecycle {
         assert_eq!(lifecycle.on_timeout, OnTimeout::Pause);
