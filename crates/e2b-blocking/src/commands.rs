@@ -2,6 +2,13 @@
 //! background, list, kill, stdin, reattach), the [`CommandHandle`] of a
 //! running command, and [`CommandRunner`], the seam that [`Git`](crate::Git)
 //! runs its command lines through.
+//!
+//! ```no_run
+//! # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+//! let handle = sandbox.commands().run("sleep 1; echo done").spawn()?;
+//! assert_eq!(handle.wait()?.stdout, "done\n");
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::sync::Arc;
@@ -66,6 +73,17 @@ pub use e2b::commands::DEFAULT_COMMAND_TIMEOUT;
 /// ```
 pub trait CommandRunner: Send + Sync {
     /// Runs `request` and waits for it to finish.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// use e2b_blocking::{CommandRequest, CommandRunner};
+    ///
+    /// let commands = sandbox.commands();
+    /// let result = CommandRunner::run(&commands, CommandRequest::new("git --version").cwd("/tmp"))?;
+    /// # let _ = result; Ok(()) }
+    /// ```
     fn run(&self, request: CommandRequest) -> Result<CommandResult>;
 }
 

@@ -1,5 +1,13 @@
 //! [`Git`]: git in a sandbox (or over any [`CommandRunner`]), with
 //! credentials that are not left behind.
+//!
+//! ```no_run
+//! # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+//! let git = sandbox.git();
+//! git.init("/home/user/repo").initial_branch("main").send()?;
+//! git.commit("/home/user/repo", "Start").allow_empty(true).author("Bot", "bot@example.com").send()?;
+//! # Ok(()) }
+//! ```
 
 use std::fmt;
 use std::sync::Arc;

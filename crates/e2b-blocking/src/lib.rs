@@ -77,8 +77,8 @@
 //! # Inside an async runtime
 //!
 //! Blocking there could starve or deadlock the runtime, so every blocking
-//! call made on a thread that runs a tokio runtime (including from the
-//! callbacks above) returns [`Error::Sandbox`] with the message
+//! call made on a thread that runs a tokio runtime (including tokio's
+//! blocking threads, and the callbacks above) returns [`Error::Sandbox`] with the message
 //! [`IN_ASYNC_RUNTIME`] instead, before doing anything; check for it with
 //! [`is_in_async_runtime`]. Use the async [`e2b`] crate there.
 //!

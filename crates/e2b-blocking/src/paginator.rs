@@ -38,9 +38,27 @@ pub struct Paginator<T> {
 }
 
 /// Pages of sandboxes, from [`Client::list`](crate::Client::list).
+///
+/// # Example
+///
+/// ```no_run
+/// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+/// let pages: e2b_blocking::SandboxPaginator = client.list(e2b_blocking::SandboxQuery::new());
+/// let ids = pages.map(|s| s.map(|s| s.sandbox_id)).collect::<Result<Vec<_>, _>>()?;
+/// # let _ = ids; Ok(()) }
+/// ```
 pub type SandboxPaginator = Paginator<SandboxInfo>;
 
 /// Pages of snapshots, from [`Client::list_snapshots`](crate::Client::list_snapshots).
+///
+/// # Example
+///
+/// ```no_run
+/// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+/// let mut pages: e2b_blocking::SnapshotPaginator = client.list_snapshots(e2b_blocking::SnapshotQuery::new());
+/// let first_page = pages.next_items()?;
+/// # let _ = first_page; Ok(()) }
+/// ```
 pub type SnapshotPaginator = Paginator<SnapshotInfo>;
 
 impl<T> fmt::Debug for Paginator<T> {

@@ -19,6 +19,19 @@ use tokio::sync::oneshot;
 
 /// The message of the error a blocking call returns when it is made from a
 /// thread that runs a tokio runtime.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let client = e2b_blocking::Client::new(e2b_blocking::ConnectionConfig::builder().api_key("e2b_0").build().unwrap());
+/// match client.kill("i1b2c3d4e5f6g7h8j9k0") {
+///     Err(e2b_blocking::Error::Sandbox { message, .. }) => assert_eq!(message, e2b_blocking::IN_ASYNC_RUNTIME),
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
 pub const IN_ASYNC_RUNTIME: &str =
     "e2b-blocking called from inside an async runtime; use the async `e2b` crate there";
 

@@ -3,6 +3,15 @@
 //! Reading and writing stream in both directions: reads as an iterator of
 //! chunks or a [`std::io::Read`], writes from memory, a local file or any
 //! [`std::io::Read`].
+//!
+//! ```no_run
+//! # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), Box<dyn std::error::Error>> {
+//! let local = std::fs::File::open("data.csv")?;
+//! sandbox.files().write("/home/user/data.csv", e2b_blocking::WriteData::reader(local)).send()?;
+//! let mut copy = std::fs::File::create("copy.csv")?;
+//! std::io::copy(&mut sandbox.files().read("/home/user/data.csv").stream()?, &mut copy)?;
+//! # Ok(()) }
+//! ```
 
 mod ops;
 mod read;
