@@ -2,9 +2,9 @@
 //! the async [`e2b`] crate, for code that does not run an async runtime.
 //!
 //! Like reqwest's `blocking` module, it drives the async SDK on one
-//! background thread that owns a tokio runtime (started on first use, for
-//! the life of the process); every blocking call hands its future to that
-//! runtime and waits for the answer. Nothing is reimplemented: each method
+//! background thread that owns a tokio runtime (with two worker threads,
+//! started on first use, for the life of the process); every blocking call
+//! hands its future to that runtime and waits for the answer on a channel. Nothing is reimplemented: each method
 //! delegates to its async twin, so behaviour, errors, retries and `tracing`
 //! spans are the async SDK's.
 //!
@@ -129,3 +129,33 @@ pub use paginator::{Paginator, SandboxPaginator, SnapshotPaginator};
 pub use pty::{ConnectPty, CreatePty, Pty, PtyHandle};
 pub use runtime::{IN_ASYNC_RUNTIME, is_in_async_runtime};
 pub use sandbox::{ResumeSandbox, Sandbox, SandboxBuilder};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+
+    #[test]
+    fn handles_are_send_and_sync_and_iterators_send() {
+        send_sync::<Client>();
+        send_sync::<Sandbox>();
+        send_sync::<Filesystem>();
+        send_sync::<Commands>();
+        send_sync::<CommandHandle>();
+        send_sync::<Pty>();
+        send_sync::<PtyHandle>();
+        send_sync::<Git>();
+        send_sync::<Error>();
+        send::<SandboxPaginator>();
+        send::<SnapshotPaginator>();
+        send::<FileStream>();
+        send::<WatchHandle>();
+        send::<OutputIter<CommandOutput>>();
+        send::<OutputIter<bytes::Bytes>>();
+        send::<SandboxBuilder>();
+        send::<RunCommand>();
+        send::<WriteData>();
+    }
+}
