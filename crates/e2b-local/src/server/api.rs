@@ -228,13 +228,17 @@ fn page<T>(
     Ok((rest, next))
 }
 
-/// `metadata` arrives encoded twice: the query value is itself `k=v&k2=v2`, each side
-/// percent-encoded (PROTOCOL.md 3.5).
+/// `metadata` arrives encoded twice: the SDKs percent-encode each key and value, join them as
+/// `k=v&k2=v2`, and that whole string is one query value (PROTOCOL.md 3.5). `value` is the
+/// query value already decoded once, so it is split on `&` and `=` and each side decoded.
+///
+/// Upstream unescapes the whole value once more before splitting; for keys and values without
+/// `%`, `&` or `=` that changes nothing, and for those it corrupts the pair (`k%3D` would
+/// become a second `=`), so the extra pass is left out.
 fn metadata_filter(value: Option<&str>) -> ApiResult<Vec<(String, String)>> {
     let Some(value) = value.filter(|v| !v.is_empty()) else { return Ok(Vec::new()) };
-    let once = percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned();
     let mut pairs = Vec::new();
-    for pair in once.split('&') {
+    for pair in value.split('&') {
         let parts: Vec<&str> = pair.split('=').collect();
         let [k, v] = parts[..] else {
             return Err(ApiError::bad_request(format!(
