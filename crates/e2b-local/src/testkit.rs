@@ -164,8 +164,13 @@ fn start_shared() -> TestServer {
                 .expect("runtime");
             runtime.block_on(async move {
                 let any = "127.0.0.1:0".parse().expect("an address");
-                let started =
-                    LocalServer::start(ServerConfig::new(config).api_addr(any).sandbox_addr(any)).await;
+                let started = LocalServer::start(
+                    ServerConfig::new(config)
+                        .api_addr(any)
+                        .sandbox_addr(any)
+                        .on_template_progress(crate::cli::print_progress),
+                )
+                .await;
                 let server = match started {
                     Ok(server) => server,
                     Err(e) => {
@@ -173,6 +178,13 @@ fn start_shared() -> TestServer {
                         return;
                     }
                 };
+                // Build (or check) `base` before any test creates a sandbox: the first
+                // build takes minutes, longer than a create request may wait.
+                if let Err(e) = server.runtime().ensure_base_template().await {
+                    let _ = ready_tx.send(Err(format!("building the base template: {e}")));
+                    let _ = server.shutdown().await;
+                    return;
+                }
                 let urls = (server.api_url(), server.sandbox_url(), server.api_key().to_string());
                 let _ = ready_tx.send(Ok(urls));
                 let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;

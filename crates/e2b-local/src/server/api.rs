@@ -228,17 +228,15 @@ fn page<T>(
     Ok((rest, next))
 }
 
-/// `metadata` arrives encoded twice: the SDKs percent-encode each key and value, join them as
-/// `k=v&k2=v2`, and that whole string is one query value (PROTOCOL.md 3.5). `value` is the
-/// query value already decoded once, so it is split on `&` and `=` and each side decoded.
-///
-/// Upstream unescapes the whole value once more before splitting; for keys and values without
-/// `%`, `&` or `=` that changes nothing, and for those it corrupts the pair (`k%3D` would
-/// become a second `=`), so the extra pass is left out.
+/// `metadata` arrives encoded three times: the official SDKs percent-encode each key and
+/// value, form-encode the pairs as `k=v&k2=v2` (encoding the `%` of the first pass again),
+/// and send that string as one query value (PROTOCOL.md 3.5). `value` is the query value
+/// decoded once; it is unescaped once more, split on `&` and `=`, and each side unescaped.
 fn metadata_filter(value: Option<&str>) -> ApiResult<Vec<(String, String)>> {
     let Some(value) = value.filter(|v| !v.is_empty()) else { return Ok(Vec::new()) };
+    let once = percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned();
     let mut pairs = Vec::new();
-    for pair in value.split('&') {
+    for pair in once.split('&') {
         let parts: Vec<&str> = pair.split('=').collect();
         let [k, v] = parts[..] else {
             return Err(ApiError::bad_request(format!(
@@ -483,11 +481,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metadata_filters_are_decoded_twice() {
+    fn metadata_filters_are_decoded_like_the_sdks_encode_them() {
         let pairs = query(Some("metadata=user%3Dabc%26app%3Dprod".into()));
         let filter = metadata_filter(param(&pairs, "metadata")).unwrap();
         assert_eq!(filter, vec![("user".into(), "abc".into()), ("app".into(), "prod".into())]);
-        let pairs = query(Some("metadata=k%253D%3Dv%2526".into()));
+        // {"k=": "v&"} as e2b==2.45.1 sends it: quote() each side, urlencode() the pairs
+        // (quote_plus of the quoted text), then the query encoding of the whole value.
+        let pairs = query(Some("metadata=k%25253D%3Dv%252526".into()));
         let filter = metadata_filter(param(&pairs, "metadata")).unwrap();
         assert_eq!(filter, vec![("k=".into(), "v&".into())]);
         assert!(metadata_filter(Some("novalue")).is_err());
