@@ -140,6 +140,15 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
 
 async fn serve_inner(args: ServeArgs) -> Result<(), ServerError> {
     let server = LocalServer::start(args.config()?).await?;
+    let announcement = Announcement {
+        api_url: server.api_url(),
+        sandbox_url: server.sandbox_url(),
+        api_key: server.api_key().to_string(),
+        pid: std::process::id(),
+    };
+    if let Err(e) = announcement.write(&args.state_dir) {
+        tracing::warn!("cannot announce the server in {}: {e}", args.state_dir.display());
+    }
     println!("E2B local server ready");
     println!("  E2B_API_URL={}", server.api_url());
     println!("  E2B_SANDBOX_URL={}", server.sandbox_url());
@@ -150,7 +159,71 @@ async fn serve_inner(args: ServeArgs) -> Result<(), ServerError> {
         _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
     }
+    announcement.withdraw(&args.state_dir);
     server.shutdown().await
+}
+
+/// What a serving `e2b-local serve` tells other programs on the machine (the `e2b` CLI
+/// finds it this way): `<state-dir>/server.json`, readable by root only since it holds
+/// the API key; written once the server listens, removed when it stops.
+///
+/// ```no_run
+/// use e2b_local::cli::Announcement;
+/// if let Some(server) = Announcement::read(e2b_local::runtime::DEFAULT_ROOT.as_ref()) {
+///     println!("E2B_API_URL={} (pid {})", server.api_url, server.pid);
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Announcement {
+    /// `E2B_API_URL` of the server.
+    pub api_url: String,
+    /// `E2B_SANDBOX_URL` of the server.
+    pub sandbox_url: String,
+    /// `E2B_API_KEY` it accepts.
+    pub api_key: String,
+    /// The serving process.
+    pub pid: u32,
+}
+
+impl Announcement {
+    /// File name of the announcement in the state directory.
+    pub const FILE_NAME: &'static str = "server.json";
+
+    /// The announcement in `state_dir`, if there is one and its process still runs.
+    ///
+    /// ```no_run
+    /// let found = e2b_local::cli::Announcement::read("/var/lib/e2b-local".as_ref());
+    /// ```
+    pub fn read(state_dir: &std::path::Path) -> Option<Self> {
+        let bytes = std::fs::read(state_dir.join(Self::FILE_NAME)).ok()?;
+        let found: Self = serde_json::from_slice(&bytes).ok()?;
+        // SAFETY: kill(2) with signal 0 only checks that the process exists.
+        let alive = unsafe { libc::kill(found.pid as libc::pid_t, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+        alive.then_some(found)
+    }
+
+    /// Writes the announcement atomically (a reader never sees half of it).
+    fn write(&self, state_dir: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::create_dir_all(state_dir)?;
+        let partial = state_dir.join(format!(".{}.{}", Self::FILE_NAME, self.pid));
+        let mut file =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&partial)?;
+        file.write_all(&serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?)?;
+        file.sync_all()?;
+        std::fs::rename(&partial, state_dir.join(Self::FILE_NAME))
+    }
+
+    /// Removes the announcement if it is still this one (another server may have replaced it).
+    fn withdraw(&self, state_dir: &std::path::Path) {
+        let path = state_dir.join(Self::FILE_NAME);
+        let current = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Self>(&b).ok());
+        if current.as_ref() == Some(self) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// Installs the stderr log subscriber with `filter` (EnvFilter syntax).
