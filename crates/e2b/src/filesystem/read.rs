@@ -305,6 +305,23 @@ impl FileStream {
         Self { inner: inner.boxed(), size_hint: None }
     }
 
+    /// The file's length in bytes when envd sent it (it does not for gzip-encoded
+    /// transfers), e.g. to size a progress bar.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// let stream = sandbox.files().read("/home/user/big.bin").stream().await?;
+    /// if let Some(len) = stream.size_hint() {
+    ///     println!("downloading {len} bytes");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn size_hint(&self) -> Option<u64> {
+        self.size_hint
+    }
+
     /// The stream as a `tokio::io::AsyncRead`; errors become
     /// `std::io::Error`s that wrap the SDK error.
     ///
