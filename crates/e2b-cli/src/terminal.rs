@@ -45,14 +45,21 @@ pub(crate) async fn connect(global: &Global, args: ConnectArgs) -> Result<ExitCo
     let ended = loop {
         tokio::select! {
             result = terminal.wait() => break result,
-            read = stdin.read(&mut buf), if stdin_open => match read {
-                Ok(0) | Err(_) => {
+            read = stdin.read(&mut buf), if stdin_open => {
+                let input = match read {
+                    Ok(n) if n > 0 => buf[..n].to_vec(),
                     // End of input: like typing Ctrl-D at the shell's prompt.
+                    _ => {
+                        stdin_open = false;
+                        vec![0x04]
+                    }
+                };
+                // A refused write means the shell is ending (it may have exited just
+                // now): stop forwarding, and let `wait` tell how it ended.
+                if terminal.send_stdin(input).await.is_err() {
                     stdin_open = false;
-                    terminal.send_stdin(vec![0x04]).await?;
                 }
-                Ok(n) => terminal.send_stdin(buf[..n].to_vec()).await?,
-            },
+            }
             _ = resized.recv() => {
                 if let Some(size) = terminal_size() {
                     terminal.resize(size).await?;

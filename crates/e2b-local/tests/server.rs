@@ -253,6 +253,15 @@ impl ServerProcess {
     }
 }
 
+impl Drop for ServerProcess {
+    /// A failed assertion must not leave the server (and its sandboxes) running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(libc::SIGTERM);
+        }
+    }
+}
+
 /// Processes on the host whose command line contains `marker`.
 fn processes_with(marker: &str) -> Vec<u32> {
     let mut found = Vec::new();
@@ -277,6 +286,8 @@ async fn a_server_killed_mid_stream_cleans_up_at_restart_and_keeps_snapshots() {
     let pool = format!("10.99.{}.0/22", (pid % 64) * 4);
     let state = PathBuf::from(testkit::TEST_ROOT).join("runs").join(&instance);
     let _ = std::fs::remove_dir_all(&state);
+    // Declared before the servers, so dropped (removed) after they stopped, also on failure.
+    let _state = RemovedOnDrop(state.clone());
 
     let mut first = ServerProcess::start(&state, &instance, &pool);
     let client = first.client();
@@ -333,5 +344,13 @@ async fn a_server_killed_mid_stream_cleans_up_at_restart_and_keeps_snapshots() {
     assert!(client.delete_snapshot(&snapshot.snapshot_id).await.unwrap());
 
     second.signal(libc::SIGTERM);
-    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// A directory removed when the guard is dropped.
+struct RemovedOnDrop(PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
