@@ -186,6 +186,12 @@ async fn our_client_against_their_server() {
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(list.message().processes[0].pid, 42, "{what}");
         assert_eq!(list.headers()["x-echo"], "from-rust", "{what}");
+        let encoding = list.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(
+            encoding.as_deref(),
+            gzip.then_some("gzip"),
+            "{what}: they compress only when we accept it"
+        );
 
         let events: Vec<String> = client
             .server_streaming::<_, StartResponse>(
@@ -199,6 +205,21 @@ async fn our_client_against_their_server() {
             .collect()
             .await;
         assert_eq!(events, ["start 7", "a", "b", "end exit status 0"], "{what}");
+
+        // A large, compressible message, gzip-enveloped by them when we accept it.
+        let stream = client
+            .server_streaming::<_, StartResponse>(
+                url,
+                process_methods::START,
+                Request::new(start("big", &["200000"])),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let encoding =
+            stream.headers().get("connect-content-encoding").map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(encoding.as_deref(), gzip.then_some("gzip"), "{what}");
+        let big: Vec<String> = stream.map(|r| describe(&r.unwrap())).collect().await;
+        assert_eq!(big, ["start 7".to_string(), "x".repeat(200_000)], "{what}");
 
         let mut s = client
             .server_streaming::<_, StartResponse>(

@@ -531,3 +531,63 @@ async fn non_connect_proxy_errors_are_mapped() {
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
 }
+
+/// A raw HTTP/1.1 POST whose body sends `first` and then nothing, never ending.
+async fn stalled_post(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    first: Bytes,
+) -> (http::StatusCode, Bytes) {
+    use http_body_util::BodyExt as _;
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(conn);
+    let frames = futures::stream::iter([Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(first))])
+        .chain(futures::stream::pending());
+    let mut builder = http::Request::builder().method("POST").uri(path).header("host", addr.to_string());
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let response =
+        sender.send_request(builder.body(http_body_util::StreamBody::new(frames)).unwrap()).await.unwrap();
+    let (parts, body) = response.into_parts();
+    (parts.status, body.collect().await.unwrap().to_bytes())
+}
+
+#[tokio::test]
+async fn the_server_enforces_connect_timeout_ms_by_itself() {
+    // Raw requests carry the header but enforce nothing: whatever ends the call is the
+    // server. The outer timeout only keeps a broken server from hanging the test.
+    let server = serve().await;
+    let a = server.addr;
+    let timeout = ("connect-timeout-ms", "200");
+    let (stream_headers, unary_headers) = ([STREAM_JSON, timeout], [JSON, timeout]);
+
+    let sleeping = envelope(0, br#"{"process":{"cmd":"sleep"}}"#);
+    let call = raw_post(a, "/process.Process/Start", &stream_headers, sleeping);
+    let (status, _, body) =
+        tokio::time::timeout(Duration::from_secs(60), call).await.expect("the server ends the call (stream)");
+    assert_eq!(status, 200);
+    assert_eq!(end_stream(&body)["error"]["code"], "deadline_exceeded");
+
+    let call = raw_post(a, "/process.Process/Update", &unary_headers, "{}");
+    let (status, _, body) =
+        tokio::time::timeout(Duration::from_secs(60), call).await.expect("the server ends the call (unary)");
+    assert_eq!((status.as_u16(), json(&body)["code"].as_str()), (504, Some("deadline_exceeded")));
+
+    // A client that sends part of its request and then waits is cut off at the deadline too.
+    let call = stalled_post(a, "/process.Process/List", &unary_headers, Bytes::from_static(b"{"));
+    let (status, body) = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("the server ends the call (unary body)");
+    assert_eq!((status.as_u16(), json(&body)["code"].as_str()), (504, Some("deadline_exceeded")));
+    let half = envelope(0, br#"{"process":{"cmd":"echo"}}"#).slice(..8);
+    let call = stalled_post(a, "/process.Process/Start", &stream_headers, half);
+    let (status, body) = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("the server ends the call (stream body)");
+    assert_eq!(status, 200);
+    assert_eq!(end_stream(&body)["error"]["code"], "deadline_exceeded");
+}

@@ -157,3 +157,40 @@ async fn calls_go_through_the_proxy_unless_excluded() {
         .unwrap();
     assert_eq!(tunnels.load(Ordering::SeqCst), 1, "NO_PROXY host bypasses the proxy");
 }
+
+/// Makes one call with a client that has no explicit proxy settings; run in a child
+/// process by `proxy_settings_come_from_the_environment` (the environment is process-wide,
+/// so it is not changed in this one).
+#[tokio::test]
+#[ignore = "run by proxy_settings_come_from_the_environment, with its environment"]
+async fn env_proxy_child() {
+    let url = std::env::var("E2B_CONNECT_TEST_TARGET").expect("started by the parent test");
+    let client = Client::builder().build().unwrap();
+    client.unary::<_, ListResponse>(&url, process_methods::LIST, Request::new(ListRequest {})).await.unwrap();
+}
+
+#[tokio::test]
+async fn proxy_settings_come_from_the_environment() {
+    let server = common::serve().await;
+    let (proxy, tunnels) = connect_proxy().await;
+    let proxy_url = format!("http://{proxy}");
+    let child = |no_proxy: &str| {
+        let mut command = tokio::process::Command::new(std::env::current_exe().unwrap());
+        command.args(["--exact", "env_proxy_child", "--ignored", "--quiet"]);
+        for name in ["http_proxy", "https_proxy", "all_proxy", "no_proxy", "ALL_PROXY"] {
+            command.env_remove(name);
+        }
+        command
+            .env("HTTP_PROXY", &proxy_url)
+            .env("HTTPS_PROXY", &proxy_url)
+            .env("NO_PROXY", no_proxy)
+            .env("E2B_CONNECT_TEST_TARGET", server.url());
+        command.output()
+    };
+    let out = child("").await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(tunnels.load(Ordering::SeqCst), 1, "HTTP(S)_PROXY is used by default");
+    let out = child("localhost,127.0.0.1").await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(tunnels.load(Ordering::SeqCst), 1, "NO_PROXY hosts go direct");
+}

@@ -71,6 +71,13 @@ pub struct ServeArgs {
     #[arg(long, env = "E2B_LOCAL_ENVD")]
     pub envd: Option<PathBuf>,
 
+    /// Let setuid programs such as `sudo` raise privileges inside sandboxes (the `base`
+    /// template's user has passwordless sudo, as on E2B). Off by default: sandbox processes
+    /// run with no_new_privs, and commands needing root run as user `root` through envd.
+    /// Either way sandbox root is an unprivileged user on the host.
+    #[arg(long, env = "E2B_LOCAL_ALLOW_SUDO")]
+    pub allow_sudo: bool,
+
     /// Log filter, in tracing-subscriber's EnvFilter syntax.
     #[arg(long, default_value = "info", env = "E2B_LOCAL_LOG")]
     pub log: String,
@@ -93,7 +100,8 @@ impl ServeArgs {
         let mut runtime = RuntimeConfig::new(envd)
             .root(&self.state_dir)
             .instance(&self.instance)
-            .address_pool(self.address_pool);
+            .address_pool(self.address_pool)
+            .no_new_privs(!self.allow_sudo);
         if let Some(dir) = &self.templates_dir {
             runtime = runtime.templates_dir(dir);
         }

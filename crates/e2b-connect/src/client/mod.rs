@@ -487,11 +487,18 @@ impl Client {
                 let response = self.send(&setup, http_request).await?;
                 let (parts, body) = response.into_parts();
                 let raw = read_limited(body, limit).await?;
+                let encoding = parse_encoding(parts.headers.get(header::CONTENT_ENCODING));
                 if parts.status != StatusCode::OK {
-                    return Err(error_from_http(parts.status, &parts.headers, &raw));
+                    // Error bodies are compressed like any other; one we cannot decode
+                    // still gives the error its HTTP status implies.
+                    let body = match encoding {
+                        Ok(true) => gunzip(&raw, limit).unwrap_or(raw),
+                        _ => raw,
+                    };
+                    return Err(error_from_http(parts.status, &parts.headers, &body));
                 }
                 check_content_type(&parts.headers, setup.codec, Framing::Unary)?;
-                let gzipped = parse_encoding(parts.headers.get(header::CONTENT_ENCODING))
+                let gzipped = encoding
                     .map_err(|e| Error::Protocol(format!("unsupported response compression {e:?}")))?;
                 let raw = if gzipped { gunzip(&raw, limit).map_err(gunzip_error)? } else { raw };
                 let message = setup.codec.decode::<Resp>(&raw).map_err(Error::Codec)?;

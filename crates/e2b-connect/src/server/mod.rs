@@ -479,6 +479,18 @@ async fn with_deadline<T>(
     result.map_err(Status::from)
 }
 
+/// Runs `fut` (reading and decoding the request), bounded by the call's deadline: a client
+/// that sends half a body and waits must not hold the call past it.
+async fn within_deadline<T>(
+    deadline: Option<Deadline>,
+    fut: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d.at, fut).await.unwrap_or_else(|_| Err(deadline_exceeded(d))),
+        None => fut.await,
+    }
+}
+
 fn deadline_exceeded(d: Deadline) -> Status {
     Status::new(
         Code::DeadlineExceeded,
@@ -501,7 +513,7 @@ where
         let raw = decompress(raw, call.gzip_request, limit)?;
         decode_message::<Req>(call.codec, &raw)
     };
-    let message = match prepared.await {
+    let message = match within_deadline(call.deadline, prepared).await {
         Ok(m) => m,
         Err(status) => return unary_error(&status),
     };
@@ -570,7 +582,8 @@ where
     Fut: Future<Output = Result<tonic::Response<S>, tonic::Status>>,
 {
     let codec = call.codec;
-    let message = match read_single_envelope::<Req>(&mut call).await {
+    let deadline = call.deadline;
+    let message = match within_deadline(deadline, read_single_envelope::<Req>(&mut call)).await {
         Ok(m) => m,
         Err(status) => return end_of_stream_only(codec, &status),
     };

@@ -59,7 +59,9 @@ const impl = {
   },
 };
 
-const handler = connectNodeAdapter({ routes: (router) => router.service(Process, impl) });
+// compressMinBytes 1: every response the client accepts gzip for is compressed, so that
+// our client's gunzip path is exercised against theirs (the default threshold is 1 KiB).
+const handler = connectNodeAdapter({ routes: (router) => router.service(Process, impl), compressMinBytes: 1 });
 const server = httpVersion === "2" ? http2.createServer(handler) : http.createServer(handler);
 server.listen(0, "127.0.0.1", () => console.log(JSON.stringify({ port: server.address().port })));
 process.stdin.on("end", () => process.exit(0));
