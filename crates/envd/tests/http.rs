@@ -520,6 +520,48 @@ async fn aborted_upload_leaves_nothing() {
     assert_eq!(std::fs::read(&existing).unwrap(), b"original");
 }
 
+/// A client that disconnects mid-download: envd stops reading the file and closes it (no
+/// task keeps streaming to nobody), and goes on serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn aborted_download_releases_the_file() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let envd = TestEnvd::default().await;
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big-download.bin");
+    std::fs::write(&big, vec![b'z'; 64 << 20]).unwrap();
+    // Handles of this process (envd runs in it) open on the file.
+    let open_handles = || {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .flatten()
+            .filter(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == big))
+            .count()
+    };
+    for encoding in ["identity", "gzip"] {
+        let mut socket = tokio::net::TcpStream::connect(envd.addr).await.unwrap();
+        let head = format!(
+            "GET /files?path={} HTTP/1.1\r\nHost: x\r\nAccept-Encoding: {encoding}\r\n\r\n",
+            q(&s(&big))
+        );
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut first = vec![0u8; 256 * 1024];
+        socket.read_exact(&mut first).await.unwrap();
+        assert!(
+            first.starts_with(b"HTTP/1.1 200"),
+            "{encoding}: {:?}",
+            String::from_utf8_lossy(&first[..64])
+        );
+        assert!(open_handles() > 0, "{encoding}: the download is under way");
+        drop(socket);
+        eventually(Duration::from_secs(10), "the file is closed after the client left", || {
+            open_handles() == 0
+        })
+        .await;
+    }
+    let reply = get(&envd.url(&format!("/files?path={}", q(&s(&big)))), &[]).await;
+    assert_eq!((reply.status.as_u16(), reply.body.len()), (200, 64 << 20), "envd still serves");
+}
+
 /// A full disk is 507 and leaves no partial file (a 1 MiB tmpfs with few
 /// inodes); through the RPCs it is resource_exhausted.
 #[tokio::test(flavor = "multi_thread")]

@@ -275,9 +275,19 @@ async def main():
     # pty
     data = bytearray()
     ph = await sbx.pty.create(PtySize(rows=20, cols=70), on_data=data.extend)
-    await sbx.pty.send_stdin(ph.pid, b"stty size; echo $TERM; exit\n")
-    await ph.wait()
-    assert b"20 70" in data and b"xterm-256color" in data, bytes(data)
+    await sbx.pty.send_stdin(ph.pid, b"stty size; echo $TERM\n")
+    for _ in range(100):
+        if b"xterm-256color" in data:
+            break
+        await asyncio.sleep(0.05)
+    await sbx.pty.resize(ph.pid, PtySize(rows=33, cols=111))
+    await sbx.pty.send_stdin(ph.pid, b"stty size; exit 3\n")
+    try:
+        await ph.wait()
+        raise AssertionError("exit 3 raises")
+    except CommandExitException as e:
+        assert e.exit_code == 3, e
+    assert b"20 70" in data and b"xterm-256color" in data and b"33 111" in data, bytes(data)
     ph = await sbx.pty.create(PtySize(rows=20, cols=70), on_data=lambda _: None)
     assert await sbx.pty.kill(ph.pid) is True
     print("async ok")
@@ -286,7 +296,8 @@ asyncio.run(main())
 "#;
 
 /// The asynchronous SDK: commands with callbacks, background/connect/
-/// disconnect/kill, files, the streaming watch_dir with entries, PTYs.
+/// disconnect/kill, files, the streaming watch_dir with entries, PTYs
+/// (create, send_stdin, resize, exit code, kill).
 #[tokio::test(flavor = "multi_thread")]
 async fn python_sdk_async_api() {
     let setup = setup(None).await;
@@ -362,4 +373,67 @@ async fn python_sdk_secure_mode() {
     let setup = setup(Some(token)).await;
     let out = python(&setup, SECURE, &[("TEST_TOKEN", token)]).await;
     assert!(out.contains("secure ok"), "{out}");
+}
+
+const ASYNC_SECURE: &str = r#"
+import asyncio, os, httpx
+from packaging.version import Version
+from e2b import AsyncSandbox, AuthenticationException
+from e2b.connection_config import ConnectionConfig
+
+token, d = os.environ["TEST_TOKEN"], os.environ["TEST_DIR"]
+
+def sandbox(token):
+    # What AsyncSandbox.create() builds from a control plane's answer for a secure
+    # sandbox, with the version this envd reports.
+    headers = {"E2b-Sandbox-Id": "local", "E2b-Sandbox-Port": "49983"}
+    if token:
+        headers["X-Access-Token"] = token
+    return AsyncSandbox(sandbox_id="local", sandbox_domain=None, envd_version=Version("0.6.13"),
+                        envd_access_token=token, connection_config=ConnectionConfig(extra_sandbox_headers=headers))
+
+async def main():
+    sbx = sandbox(token)
+    assert (await sbx.commands.run("echo secure")).stdout == "secure\n"
+    await sbx.files.write(f"{d}/as.txt", "async signed")
+    assert await sbx.files.read(f"{d}/as.txt") == "async signed"
+    got = asyncio.Event()
+    wh = await sbx.files.watch_dir(d, lambda e: got.set())
+    await sbx.files.write(f"{d}/aw.txt", "w")
+    await asyncio.wait_for(got.wait(), 10)
+    await wh.stop()
+
+    async with httpx.AsyncClient() as http:
+        for url in (sbx.download_url(f"{d}/as.txt"), sbx.download_url(f"{d}/as.txt", use_signature_expiration=120)):
+            assert "signature=v1_" in url, url
+            r = await http.get(url)
+            assert (r.status_code, r.text) == (200, "async signed"), (r.status_code, r.text)
+        r = await http.post(sbx.upload_url(f"{d}/au.txt"), files={"file": ("au.txt", b"async upload")})
+        assert r.status_code == 200, (r.status_code, r.text)
+        assert await sbx.files.read(f"{d}/au.txt") == "async upload"
+        tampered = sbx.download_url(f"{d}/as.txt").replace("as.txt", "au.txt")
+        assert (await http.get(tampered)).status_code == 401
+
+    for who in (sandbox(None), sandbox("not-the-token")):
+        for call in (lambda: who.commands.run("true"), lambda: who.files.read(f"{d}/as.txt"),
+                     lambda: who.files.write(f"{d}/t.txt", "x")):
+            try:
+                await call()
+                raise AssertionError("expected AuthenticationException")
+            except AuthenticationException:
+                pass
+    assert await sbx.is_running()
+    print("async secure ok")
+
+asyncio.run(main())
+"#;
+
+/// Secure mode through the asynchronous SDK: the token on every call (streaming watch
+/// included), signed URLs with and without expiry, and refusal without the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_async_sdk_secure_mode() {
+    let token = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    let setup = setup(Some(token)).await;
+    let out = python(&setup, ASYNC_SECURE, &[("TEST_TOKEN", token)]).await;
+    assert!(out.contains("async secure ok"), "{out}");
 }
