@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use e2b::{ConnectionConfig, Result, SandboxMetrics, SandboxQuery, SnapshotInfo, SnapshotQuery};
+use e2b::{
+    ConnectionConfig, NetworkUpdate, Result, SandboxMetrics, SandboxQuery, SnapshotInfo, SnapshotQuery,
+};
 
 use crate::paginator::{SandboxPaginator, SnapshotPaginator};
 use crate::runtime;
@@ -159,6 +161,35 @@ impl Client {
     pub fn set_timeout(&self, sandbox_id: &str, timeout: Duration) -> Result<()> {
         let (client, id) = (self.inner.clone(), sandbox_id.to_owned());
         runtime::run("Client::set_timeout", async move { client.set_timeout(&id, timeout).await })
+    }
+
+    /// Replaces a running sandbox's egress configuration; what `network` does not set is
+    /// cleared.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+    /// client.update_network("i1b2c3d4e5f6g7h8j9k0", &e2b_blocking::NetworkUpdate::new().allow_internet_access(false))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn update_network(&self, sandbox_id: &str, network: &NetworkUpdate) -> Result<()> {
+        let (client, id, network) = (self.inner.clone(), sandbox_id.to_owned(), network.clone());
+        runtime::run("Client::update_network", async move { client.update_network(&id, &network).await })
+    }
+
+    /// Forks a running sandbox: it is checkpointed in place and new sandboxes start from
+    /// the checkpoint.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+    /// let forks = client.fork("i1b2c3d4e5f6g7h8j9k0").count(2).send()?;
+    /// # let _ = forks; Ok(()) }
+    /// ```
+    pub fn fork(&self, sandbox_id: impl Into<String>) -> ForkSandbox {
+        ForkSandbox { inner: self.inner.fork(sandbox_id) }
     }
 
     /// Information about a sandbox.
@@ -466,6 +497,79 @@ impl PauseSandbox {
     /// ```
     pub fn send(self) -> Result<bool> {
         runtime::run("PauseSandbox::send", self.inner.send())
+    }
+}
+
+/// Forks a sandbox; from [`Client::fork`] or [`Sandbox::fork`]. [`send`](Self::send)
+/// returns one entry per requested fork: the new sandbox, or why it failed to start.
+///
+/// # Example
+///
+/// ```no_run
+/// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+/// for fork in sandbox.fork().count(2).send()? {
+///     println!("forked into {}", fork?.sandbox_id());
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "a request does nothing until it is sent"]
+pub struct ForkSandbox {
+    pub(crate) inner: e2b::ForkSandbox,
+}
+
+impl ForkSandbox {
+    /// Lifetime of each fork (default 300 s).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// sandbox.fork().timeout(std::time::Duration::from_secs(600)).send()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn timeout(self, timeout: Duration) -> Self {
+        Self { inner: self.inner.timeout(timeout) }
+    }
+
+    /// How many forks to start (default 1).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// assert_eq!(sandbox.fork().count(3).send()?.len(), 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn count(self, count: u32) -> Self {
+        Self { inner: self.inner.count(count) }
+    }
+
+    /// The deadline of this request (`Duration::ZERO` for none).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// sandbox.fork().request_timeout(std::time::Duration::from_secs(120)).send()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn request_timeout(self, timeout: Duration) -> Self {
+        Self { inner: self.inner.request_timeout(timeout) }
+    }
+
+    /// Sends the request.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(client: e2b_blocking::Client) -> Result<(), e2b_blocking::Error> {
+    /// let forks = client.fork("id").send()?;
+    /// # let _ = forks; Ok(()) }
+    /// ```
+    pub fn send(self) -> Result<Vec<Result<Sandbox>>> {
+        let forks = runtime::run("ForkSandbox::send", self.inner.send())?;
+        Ok(forks.into_iter().map(|fork| fork.map(Sandbox::from)).collect())
     }
 }
 

@@ -105,7 +105,7 @@ mod pty;
 mod runtime;
 mod sandbox;
 
-pub use client::{Client, ConnectSandbox, CreateSnapshot, GetMetrics, PauseSandbox};
+pub use client::{Client, ConnectSandbox, CreateSnapshot, ForkSandbox, GetMetrics, PauseSandbox};
 pub use commands::{CommandHandle, CommandRunner, Commands, ConnectCommand, RunCommand};
 pub use e2b::{CommandOutput, CommandRequest, CommandResult, ProcessInfo};
 pub use e2b::{ConfigScope, GitBranches, GitChange, GitFileStatus, GitStatus, PtySize, ResetMode, signature};
@@ -115,8 +115,8 @@ pub use e2b::{
 };
 pub use e2b::{
     DEBUG_SANDBOX_ID, DEFAULT_MCP_TEMPLATE, DEFAULT_TEMPLATE, EgressProxy, FileUrl, Lifecycle, LifecycleInfo,
-    ListOrder, MCP_PORT, NetworkConfig, NetworkRule, OnTimeout, SandboxInfo, SandboxMetrics, SandboxQuery,
-    SandboxState, SnapshotInfo, SnapshotQuery, VolumeMount,
+    ListOrder, MCP_PORT, NetworkConfig, NetworkRule, NetworkUpdate, OnTimeout, SandboxInfo, SandboxMetrics,
+    SandboxQuery, SandboxState, SnapshotInfo, SnapshotQuery, VolumeMount,
 };
 pub use e2b::{EnvdFeature, EnvdVersion, Error, Phase, Result, Stage};
 pub use filesystem::{

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use e2b::{ConnectionConfig, EnvdVersion, FileUrl, Lifecycle, NetworkConfig, Result, SandboxInfo};
+use e2b::{
+    ConnectionConfig, EnvdVersion, FileUrl, Lifecycle, NetworkConfig, NetworkUpdate, Result, SandboxInfo,
+};
 
-use crate::client::{Client, ConnectSandbox, CreateSnapshot, GetMetrics, PauseSandbox};
+use crate::client::{Client, ConnectSandbox, CreateSnapshot, ForkSandbox, GetMetrics, PauseSandbox};
 use crate::commands::Commands;
 use crate::filesystem::Filesystem;
 use crate::git::Git;
@@ -318,6 +320,35 @@ impl Sandbox {
     pub fn set_timeout(&self, timeout: Duration) -> Result<()> {
         let sandbox = self.inner.clone();
         runtime::run("Sandbox::set_timeout", async move { sandbox.set_timeout(timeout).await })
+    }
+
+    /// Replaces the sandbox's egress configuration; what `network` does not set is cleared.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// sandbox.update_network(&e2b_blocking::NetworkUpdate::new().deny_out(["0.0.0.0/0"]))?;
+    /// # Ok(()) }
+    /// ```
+    pub fn update_network(&self, network: &NetworkUpdate) -> Result<()> {
+        let (sandbox, network) = (self.inner.clone(), network.clone());
+        runtime::run("Sandbox::update_network", async move { sandbox.update_network(&network).await })
+    }
+
+    /// Forks the sandbox: it is checkpointed in place and new sandboxes start from the
+    /// checkpoint.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let copy = sandbox.fork().send()?.remove(0)?;
+    /// copy.commands().run("ls").send()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn fork(&self) -> ForkSandbox {
+        ForkSandbox { inner: self.inner.fork() }
     }
 
     /// Information about the sandbox.

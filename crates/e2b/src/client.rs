@@ -15,7 +15,8 @@ use crate::paginator::{Page, SandboxPaginator, SnapshotPaginator};
 use crate::retry::Idempotency;
 use crate::sandbox::query::encode_metadata;
 use crate::sandbox::{
-    Sandbox, SandboxBuilder, SandboxInfo, SandboxMetrics, SandboxQuery, SnapshotInfo, SnapshotQuery,
+    ForkSandbox, NetworkUpdate, Sandbox, SandboxBuilder, SandboxInfo, SandboxMetrics, SandboxQuery,
+    SnapshotInfo, SnapshotQuery,
 };
 use crate::version::{EnvdFeature, EnvdVersion};
 use e2b_api::control::Client as ApiClient;
@@ -185,6 +186,49 @@ impl Client {
         .await
         .map(drop)
         .map_err(|failure| failure.into_error_404_sandbox(sandbox_id))
+    }
+
+    /// Replaces a running sandbox's egress configuration atomically: what `network` does
+    /// not set is cleared. Skipped in debug mode.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(client: e2b::Client) -> Result<(), e2b::Error> {
+    /// let offline = e2b::NetworkUpdate::new().allow_internet_access(false);
+    /// client.update_network("i1b2c3d4e5f6g7h8j9k0", &offline).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_network(&self, sandbox_id: &str, network: &NetworkUpdate) -> Result<()> {
+        if self.config.debug() {
+            return Ok(());
+        }
+        // Idempotent: the same update twice leaves the same configuration.
+        let call = ApiCall::new("update sandbox network", Idempotency::Idempotent, &self.config)
+            .sandbox(sandbox_id)
+            .json_body(network.to_json());
+        let body = &types::SandboxNetworkUpdateConfig::default();
+        control::call(&self.config, call, |api: ApiClient| async move {
+            api.update_sandbox_network().sandbox_id(sandbox_id).body(body.clone()).send().await
+        })
+        .await
+        .map(drop)
+        .map_err(|failure| failure.into_error_404_sandbox(sandbox_id))
+    }
+
+    /// Forks a running sandbox: it is checkpointed in place (its ID and lifetime stay)
+    /// and new sandboxes start from the checkpoint.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(client: e2b::Client) -> Result<(), e2b::Error> {
+    /// let forks = client.fork("i1b2c3d4e5f6g7h8j9k0").count(2).await?;
+    /// println!("{} of 2 forks started", forks.iter().filter(|f| f.is_ok()).count());
+    /// # Ok(()) }
+    /// ```
+    pub fn fork(&self, sandbox_id: impl Into<String>) -> ForkSandbox {
+        ForkSandbox::new(self.clone(), sandbox_id.into())
     }
 
     /// Information about a sandbox.

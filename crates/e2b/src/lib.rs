@@ -110,8 +110,9 @@ pub use git::{ConfigScope, Git, GitBranches, GitChange, GitFileStatus, GitStatus
 pub use paginator::{Paginator, SandboxPaginator, SnapshotPaginator};
 pub use pty::{ConnectPty, CreatePty, Pty, PtyHandle, PtySize};
 pub use sandbox::{
-    DEBUG_SANDBOX_ID, DEFAULT_MCP_TEMPLATE, DEFAULT_TEMPLATE, EgressProxy, FileUrl, Lifecycle, LifecycleInfo,
-    ListOrder, MCP_PORT, NetworkConfig, NetworkRule, OnTimeout, ResumeSandbox, Sandbox, SandboxBuilder,
-    SandboxInfo, SandboxMetrics, SandboxQuery, SandboxState, SnapshotInfo, SnapshotQuery, VolumeMount,
+    DEBUG_SANDBOX_ID, DEFAULT_MCP_TEMPLATE, DEFAULT_TEMPLATE, EgressProxy, FileUrl, ForkSandbox, Lifecycle,
+    LifecycleInfo, ListOrder, MCP_PORT, NetworkConfig, NetworkRule, NetworkUpdate, OnTimeout, ResumeSandbox,
+    Sandbox, SandboxBuilder, SandboxInfo, SandboxMetrics, SandboxQuery, SandboxState, SnapshotInfo,
+    SnapshotQuery, VolumeMount,
 };
 pub use version::{EnvdFeature, EnvdVersion};

@@ -3,6 +3,7 @@
 
 mod create;
 mod file_url;
+mod fork;
 mod info;
 mod lifecycle;
 mod mcp;
@@ -17,10 +18,11 @@ use e2b_api::control::types;
 
 pub use create::{DEBUG_SANDBOX_ID, DEFAULT_TEMPLATE, SandboxBuilder};
 pub use file_url::FileUrl;
+pub use fork::ForkSandbox;
 pub use info::{SandboxInfo, SandboxMetrics, SandboxState, SnapshotInfo, VolumeMount};
 pub use lifecycle::{Lifecycle, LifecycleInfo, OnTimeout};
 pub use mcp::DEFAULT_MCP_TEMPLATE;
-pub use network::{EgressProxy, NetworkConfig, NetworkRule};
+pub use network::{EgressProxy, NetworkConfig, NetworkRule, NetworkUpdate};
 pub use query::{ListOrder, SandboxQuery, SnapshotQuery};
 
 use crate::client::{Client, ConnectSandbox, CreateSnapshot, GetMetrics, PauseSandbox, send_on_await};
@@ -400,6 +402,34 @@ impl Sandbox {
     /// ```
     pub async fn set_timeout(&self, timeout: Duration) -> Result<()> {
         self.inner.client.set_timeout(&self.inner.id, timeout).await
+    }
+
+    /// Replaces the sandbox's egress configuration; what `network` does not set is cleared.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// sandbox.update_network(&e2b::NetworkUpdate::new().deny_out(["0.0.0.0/0"])).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_network(&self, network: &NetworkUpdate) -> Result<()> {
+        self.inner.client.update_network(&self.inner.id, network).await
+    }
+
+    /// Forks the sandbox: it is checkpointed in place and new sandboxes start from the
+    /// checkpoint; each entry of the answer is one fork, or why it failed.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// let copy = sandbox.fork().await?.remove(0)?;
+    /// copy.commands().run("ls").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn fork(&self) -> ForkSandbox {
+        self.inner.client.fork(self.inner.id.clone())
     }
 
     /// Information about the sandbox.

@@ -137,34 +137,7 @@ impl NetworkConfig {
 
     /// The request JSON: only what was set.
     pub(crate) fn to_json(&self) -> Value {
-        let mut body = Map::new();
-        if let Some(allow_out) = &self.allow_out {
-            body.insert("allowOut".into(), json!(allow_out));
-        }
-        if let Some(deny_out) = &self.deny_out {
-            body.insert("denyOut".into(), json!(deny_out));
-        }
-        if let Some(proxy) = &self.egress_proxy {
-            let mut object = Map::new();
-            object.insert("address".into(), json!(proxy.address));
-            if let Some(username) = &proxy.username {
-                object.insert("username".into(), json!(username));
-            }
-            if let Some(password) = &proxy.password {
-                object.insert("password".into(), json!(password));
-            }
-            body.insert("egressProxy".into(), Value::Object(object));
-        }
-        if let Some(rules) = &self.rules {
-            let rules: Map<String, Value> = rules
-                .iter()
-                .map(|(host, rules)| {
-                    let list = rules.iter().map(|r| json!({"transform": {"headers": r.headers}})).collect();
-                    (host.clone(), Value::Array(list))
-                })
-                .collect();
-            body.insert("rules".into(), Value::Object(rules));
-        }
+        let mut body = egress_json(&self.allow_out, &self.deny_out, &self.egress_proxy, &self.rules);
         if let Some(allow) = self.allow_public_traffic {
             body.insert("allowPublicTraffic".into(), json!(allow));
         }
@@ -298,6 +271,163 @@ impl EgressProxy {
         self.username = Some(username.into());
         self.password = Some(password.into());
         self
+    }
+}
+
+/// The egress fields shared by create and update requests: only what was set.
+fn egress_json(
+    allow_out: &Option<Vec<String>>,
+    deny_out: &Option<Vec<String>>,
+    egress_proxy: &Option<EgressProxy>,
+    rules: &Option<BTreeMap<String, Vec<NetworkRule>>>,
+) -> Map<String, Value> {
+    let mut body = Map::new();
+    if let Some(allow_out) = allow_out {
+        body.insert("allowOut".into(), json!(allow_out));
+    }
+    if let Some(deny_out) = deny_out {
+        body.insert("denyOut".into(), json!(deny_out));
+    }
+    if let Some(proxy) = egress_proxy {
+        let mut object = Map::new();
+        object.insert("address".into(), json!(proxy.address));
+        if let Some(username) = &proxy.username {
+            object.insert("username".into(), json!(username));
+        }
+        if let Some(password) = &proxy.password {
+            object.insert("password".into(), json!(password));
+        }
+        body.insert("egressProxy".into(), Value::Object(object));
+    }
+    if let Some(rules) = rules {
+        let rules: Map<String, Value> = rules
+            .iter()
+            .map(|(host, rules)| {
+                let list = rules.iter().map(|r| json!({"transform": {"headers": r.headers}})).collect();
+                (host.clone(), Value::Array(list))
+            })
+            .collect();
+        body.insert("rules".into(), Value::Object(rules));
+    }
+    body
+}
+
+/// New egress settings for a running sandbox, for
+/// [`Client::update_network`](crate::Client::update_network). The update replaces the
+/// whole egress configuration: what is not set here is cleared on the server (an egress
+/// proxy included, so repeat it in every update that should keep it).
+///
+/// # Example
+///
+/// ```
+/// use e2b::NetworkUpdate;
+///
+/// let update = NetworkUpdate::new().deny_out(["0.0.0.0/0"]).allow_out(["10.0.0.0/8"]);
+/// assert_eq!(update.deny_out.as_deref(), Some(&["0.0.0.0/0".to_string()][..]));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct NetworkUpdate {
+    /// Destinations the sandbox may reach (wins over `deny_out`).
+    pub allow_out: Option<Vec<String>>,
+    /// Destinations the sandbox may not reach: CIDRs or IPs.
+    pub deny_out: Option<Vec<String>>,
+    /// Transforms applied to outgoing HTTP(S) requests, by destination host.
+    pub rules: Option<BTreeMap<String, Vec<NetworkRule>>>,
+    /// A SOCKS5 proxy for the sandbox's egress.
+    pub egress_proxy: Option<EgressProxy>,
+    /// `false` blocks all egress (like `deny_out(["0.0.0.0/0"])`).
+    pub allow_internet_access: Option<bool>,
+}
+
+impl NetworkUpdate {
+    /// Nothing set: an update that clears every egress rule.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(e2b::NetworkUpdate::new(), e2b::NetworkUpdate::default());
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the allowed destinations.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let u = e2b::NetworkUpdate::new().allow_out(["1.1.1.1"]);
+    /// assert_eq!(u.allow_out, Some(vec!["1.1.1.1".to_string()]));
+    /// ```
+    pub fn allow_out<I: IntoIterator<Item = S>, S: Into<String>>(mut self, destinations: I) -> Self {
+        self.allow_out = Some(destinations.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the denied destinations.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let u = e2b::NetworkUpdate::new().deny_out(["0.0.0.0/0"]);
+    /// assert_eq!(u.deny_out.unwrap()[0], "0.0.0.0/0");
+    /// ```
+    pub fn deny_out<I: IntoIterator<Item = S>, S: Into<String>>(mut self, destinations: I) -> Self {
+        self.deny_out = Some(destinations.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Adds a transform rule for requests to `host`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use e2b::{NetworkRule, NetworkUpdate};
+    ///
+    /// let u = NetworkUpdate::new().rule("a.io", NetworkRule::headers([("X-Team", "1")]));
+    /// assert_eq!(u.rules.unwrap()["a.io"].len(), 1);
+    /// ```
+    pub fn rule(mut self, host: impl Into<String>, rule: NetworkRule) -> Self {
+        self.rules.get_or_insert_with(BTreeMap::new).entry(host.into()).or_default().push(rule);
+        self
+    }
+
+    /// Sends the sandbox's egress through a SOCKS5 proxy.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use e2b::{EgressProxy, NetworkUpdate};
+    ///
+    /// let u = NetworkUpdate::new().egress_proxy(EgressProxy::new("proxy:1080"));
+    /// assert!(u.egress_proxy.is_some());
+    /// ```
+    pub fn egress_proxy(mut self, proxy: EgressProxy) -> Self {
+        self.egress_proxy = Some(proxy);
+        self
+    }
+
+    /// Whether the sandbox may reach the internet at all.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(e2b::NetworkUpdate::new().allow_internet_access(false).allow_internet_access, Some(false));
+    /// ```
+    pub fn allow_internet_access(mut self, allow: bool) -> Self {
+        self.allow_internet_access = Some(allow);
+        self
+    }
+
+    /// The request JSON: only what was set (`allow_internet_access` is snake case on the
+    /// wire, as in create requests).
+    pub(crate) fn to_json(&self) -> Value {
+        let mut body = egress_json(&self.allow_out, &self.deny_out, &self.egress_proxy, &self.rules);
+        if let Some(allow) = self.allow_internet_access {
+            body.insert("allow_internet_access".into(), json!(allow));
+        }
+        Value::Object(body)
     }
 }
 
