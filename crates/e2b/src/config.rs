@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
@@ -873,27 +873,14 @@ struct HttpOptions {
     pool_max_idle_per_host: usize,
 }
 
-impl HttpOptions {
-    fn is_default(&self) -> bool {
-        self.ca_bundles.is_empty()
-            && self.proxy.is_none()
-            && self.pool_idle_timeout == DEFAULT_POOL_IDLE
-            && self.pool_max_idle_per_host == DEFAULT_POOL_MAX_IDLE_PER_HOST
-    }
-}
-
-/// The HTTP and Connect clients for `options`. Configs with default
-/// options share one pair (one connection pool each, one parse of the trust
-/// roots) per process.
+/// The HTTP and Connect clients for `options`: a new pair (with its own connection pools)
+/// for each built configuration, shared by every clone of it and by the clients and
+/// sandboxes made from it.
+///
+/// Not one pair per process: a pooled connection is driven by a task of the tokio runtime
+/// that opened it, so after that runtime ends (a `#[tokio::test]`, a short-lived runtime
+/// in a worker thread) another runtime would be handed a dead connection.
 fn clients(options: &HttpOptions) -> Result<(reqwest::Client, e2b_connect::client::Client)> {
-    static DEFAULT: OnceLock<(reqwest::Client, e2b_connect::client::Client)> = OnceLock::new();
-    if options.is_default() {
-        if let Some(pair) = DEFAULT.get() {
-            return Ok(pair.clone());
-        }
-        let pair = (build_http_client(options)?, build_rpc_client(options)?);
-        return Ok(DEFAULT.get_or_init(|| pair).clone());
-    }
     Ok((build_http_client(options)?, build_rpc_client(options)?))
 }
 

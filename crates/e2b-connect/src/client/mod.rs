@@ -207,16 +207,7 @@ impl ClientBuilder {
 
     /// Builds the client. Fails only on an invalid CA bundle or user agent.
     pub fn build(self) -> Result<Client, Error> {
-        let mut roots = rustls::RootCertStore::empty();
-        if self.webpki_roots {
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        }
-        if self.native_roots {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                // The OS store may hold certificates rustls rejects; skip those.
-                let _ = roots.add(cert);
-            }
-        }
+        let mut roots = base_roots(self.webpki_roots, self.native_roots);
         if !self.extra_roots_pem.is_empty() {
             use rustls::pki_types::{CertificateDer, pem::PemObject};
             let mut added = 0;
@@ -834,6 +825,28 @@ pub(crate) fn error_from_http(status: StatusCode, headers: &HeaderMap, body: &[u
         })
         .unwrap_or_else(|| format!("HTTP {}", status.as_u16()));
     Error::Status(Status::new(code, message).with_metadata(headers.clone()))
+}
+
+/// The trust roots every client with these settings starts from, loaded and parsed once
+/// per process (reading the OS store is the slow part of building a client; it does not
+/// change while the process runs).
+fn base_roots(webpki: bool, native: bool) -> rustls::RootCertStore {
+    static CACHE: [std::sync::OnceLock<rustls::RootCertStore>; 4] = [const { std::sync::OnceLock::new() }; 4];
+    CACHE[usize::from(webpki) * 2 + usize::from(native)]
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            if webpki {
+                roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            }
+            if native {
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    // The OS store may hold certificates rustls rejects; skip those.
+                    let _ = roots.add(cert);
+                }
+            }
+            roots
+        })
+        .clone()
 }
 
 #[cfg(test)]
