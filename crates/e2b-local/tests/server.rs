@@ -141,6 +141,204 @@ async fn bad_requests_get_clear_errors_and_leave_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn logs_refreshes_and_batch_metrics_answer_like_e2b() {
+    let Some(server) = testkit::shared_server("logs_refreshes_and_batch_metrics_answer_like_e2b") else {
+        return;
+    };
+    let key = Some(server.api_key());
+    use reqwest::Method as M;
+    let client = client(server);
+    let sandbox = client.sandbox().metadata("test", "rest-of-api").create().await.unwrap();
+    let id = sandbox.sandbox_id().to_string();
+    sandbox.commands().run("echo logged").await.unwrap();
+
+    // Refreshes extend the lifetime (never shorten it): 204, endAt later.
+    let end = |info: &Value| chrono::DateTime::parse_from_rfc3339(info["endAt"].as_str().unwrap()).unwrap();
+    let before = call(server, M::GET, &format!("/sandboxes/{id}"), key, None).await;
+    let refreshed =
+        call(server, M::POST, &format!("/sandboxes/{id}/refreshes"), key, Some(r#"{"duration":3600}"#)).await;
+    assert_eq!(refreshed.0, 204, "{refreshed:?}");
+    let after = call(server, M::GET, &format!("/sandboxes/{id}"), key, None).await;
+    assert!(end(&after.1) > end(&before.1), "{before:?} then {after:?}");
+    let shorter =
+        call(server, M::POST, &format!("/sandboxes/{id}/refreshes"), key, Some(r#"{"duration":1}"#)).await;
+    assert_eq!(shorter.0, 204);
+    let still = call(server, M::GET, &format!("/sandboxes/{id}"), key, None).await;
+    assert_eq!(end(&still.1), end(&after.1), "a refresh never shortens the lifetime");
+    assert_error(
+        &call(server, M::POST, "/sandboxes/aaaaaaaaaaaaaaaaaaaa/refreshes", key, Some("{}")).await,
+        404,
+        "aaaaaaaaaaaaaaaaaaaa",
+    );
+
+    // Logs: envd's own log lines, v1 and v2 (limit, direction, level, cursor, search).
+    let v1 = call(server, M::GET, &format!("/sandboxes/{id}/logs?limit=50"), key, None).await;
+    assert_eq!(v1.0, 200, "{v1:?}");
+    let lines = v1.1["logs"].as_array().unwrap();
+    assert!(!lines.is_empty() && lines.len() <= 50, "{v1:?}");
+    assert!(lines.iter().all(|l| l["line"].is_string() && l["timestamp"].is_string()), "{v1:?}");
+    assert_eq!(v1.1["logEntries"].as_array().unwrap().len(), lines.len());
+    let v2 = call(server, M::GET, &format!("/v2/sandboxes/{id}/logs"), key, None).await;
+    assert_eq!(v2.0, 200, "{v2:?}");
+    let all = v2.1["logs"].as_array().unwrap().clone();
+    assert!(!all.is_empty());
+    let entry = &all[0];
+    assert!(
+        entry["timestamp"].is_string() && entry["message"].is_string() && entry["level"].is_string(),
+        "{entry}"
+    );
+    let two =
+        call(server, M::GET, &format!("/v2/sandboxes/{id}/logs?limit=2&direction=backward"), key, None).await;
+    let two = two.1["logs"].as_array().unwrap().clone();
+    assert_eq!(two.len(), 2.min(all.len()));
+    assert_eq!(two[0], all[all.len() - 1], "backward starts at the newest entry");
+    let errors = call(server, M::GET, &format!("/v2/sandboxes/{id}/logs?level=error"), key, None).await;
+    assert!(errors.1["logs"].as_array().unwrap().iter().all(|e| e["level"] == "error"), "{errors:?}");
+    let future_ms = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    let later = call(server, M::GET, &format!("/v2/sandboxes/{id}/logs?cursor={future_ms}"), key, None).await;
+    assert_eq!(later.1["logs"], json!([]), "nothing after a cursor in the future");
+    let nothing =
+        call(server, M::GET, &format!("/v2/sandboxes/{id}/logs?search=no-such-text-xyz"), key, None).await;
+    assert_eq!(nothing.1["logs"], json!([]));
+    assert_error(
+        &call(server, M::GET, &format!("/v2/sandboxes/{id}/logs?level=loud"), key, None).await,
+        400,
+        "level",
+    );
+    assert_error(
+        &call(server, M::GET, &format!("/v2/sandboxes/{id}/logs?direction=up"), key, None).await,
+        400,
+        "direction",
+    );
+
+    // Batch metrics: running sandboxes by ID; unknown IDs are left out.
+    let mut metrics = Value::Null;
+    for _ in 0..100 {
+        let answer = call(
+            server,
+            M::GET,
+            &format!("/sandboxes/metrics?sandbox_ids={id},aaaaaaaaaaaaaaaaaaaa"),
+            key,
+            None,
+        )
+        .await;
+        assert_eq!(answer.0, 200, "{answer:?}");
+        metrics = answer.1;
+        if metrics["sandboxes"].get(&id).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let sample = &metrics["sandboxes"][&id];
+    assert!(
+        sample["cpuCount"].as_u64().unwrap() >= 1 && sample["memTotal"].as_u64().unwrap() > 0,
+        "{metrics}"
+    );
+    assert!(metrics["sandboxes"].get("aaaaaaaaaaaaaaaaaaaa").is_none(), "{metrics}");
+    assert_error(&call(server, M::GET, "/sandboxes/metrics", key, None).await, 400, "sandbox_ids");
+
+    assert!(client.kill(&id).await.unwrap());
+}
+
+/// A server in the sandbox that switches protocols (`Upgrade: echo`) and then echoes
+/// every byte, as a WebSocket server would carry frames.
+const ECHO_UPGRADE_SERVER: &str = r#"
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", 8010)); s.listen()
+while True:
+    c, _ = s.accept()
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += c.recv(1024)
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n")
+    while True:
+        data = c.recv(4096)
+        if not data:
+            break
+        c.sendall(data)
+    c.close()
+"#;
+
+/// One raw exchange with the router: `request`, then whatever arrives until `until`.
+async fn raw_exchange(addr: &str, request: &str, until: &str) -> (tokio::net::TcpStream, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(until) {
+        let n = tokio::time::timeout(Duration::from_secs(30), socket.read(&mut buf))
+            .await
+            .expect("the router answers")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    (socket, String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upgrades_pass_through_and_traffic_wakes_an_auto_resume_sandbox() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Some(server) = testkit::shared_server("upgrades_pass_through") else { return };
+    let client = client(server);
+    let sandbox = client
+        .sandbox()
+        .metadata("test", "upgrades")
+        .lifecycle(e2b::Lifecycle::new().on_timeout(e2b::OnTimeout::Pause).auto_resume(true))
+        .create()
+        .await
+        .unwrap();
+    sandbox.files().write("/home/user/echo.py", ECHO_UPGRADE_SERVER).await.unwrap();
+    sandbox.commands().run("python3 /home/user/echo.py").timeout(Duration::ZERO).spawn().await.unwrap();
+    let router = server.sandbox_url().trim_start_matches("http://").to_string();
+    let host = sandbox.get_host(8010);
+    let request =
+        format!("GET /chat HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n");
+
+    // The server in the sandbox may need a moment to listen.
+    let mut switched = None;
+    for _ in 0..100 {
+        let (socket, head) = raw_exchange(&router, &request, "\r\n\r\n").await;
+        if head.starts_with("HTTP/1.1 101") {
+            switched = Some((socket, head));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (mut socket, head) = switched.expect("the upgrade went through the router");
+    assert!(head.to_ascii_lowercase().contains("upgrade: echo"), "{head}");
+    for message in ["ping", "a longer message, both ways"] {
+        socket.write_all(message.as_bytes()).await.unwrap();
+        let mut back = vec![0u8; message.len()];
+        tokio::time::timeout(Duration::from_secs(30), socket.read_exact(&mut back)).await.unwrap().unwrap();
+        assert_eq!(back, message.as_bytes());
+    }
+    drop(socket);
+
+    // Paused with auto_resume: a request to one of its ports wakes it up.
+    assert!(sandbox.pause().await.unwrap());
+    assert_eq!(client.get_info(sandbox.sandbox_id()).await.unwrap().state, e2b::SandboxState::Paused);
+    let (_, head) = raw_exchange(&router, &request, "\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 101"), "traffic resumed the sandbox: {head}");
+    assert_eq!(client.get_info(sandbox.sandbox_id()).await.unwrap().state, e2b::SandboxState::Running);
+
+    // Without auto_resume a paused sandbox stays paused: 502.
+    let plain = client.sandbox().metadata("test", "upgrades").create().await.unwrap();
+    assert!(plain.pause().await.unwrap());
+    let plain_request =
+        format!("GET / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", plain.get_host(8010));
+    let (_, head) = raw_exchange(&router, &plain_request, "}").await;
+    assert!(head.starts_with("HTTP/1.1 502"), "{head}");
+    assert_eq!(client.get_info(plain.sandbox_id()).await.unwrap().state, e2b::SandboxState::Paused);
+    assert!(client.kill(plain.sandbox_id()).await.unwrap());
+    assert!(client.kill(sandbox.sandbox_id()).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn killing_a_sandbox_during_a_command_is_a_typed_sandbox_gone_error() {
     let Some(server) = testkit::shared_server("killing_a_sandbox_during_a_command") else { return };
     let client = client(server);

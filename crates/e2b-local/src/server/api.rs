@@ -466,14 +466,51 @@ async fn logs_v2(AxumState(state): Shared, Path(id): Path<String>, RawQuery(raw)
     let pairs = query(raw);
     let entry = state.get(&id)?;
     let search = param(&pairs, "search").filter(|s| !s.is_empty());
-    let mut logs: Vec<_> = log_entries(&state, &entry, log_limit(&pairs)?)?
+    let cursor = match param(&pairs, "cursor").filter(|v| !v.is_empty()) {
+        None => None,
+        Some(v) => {
+            Some(v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid cursor {v:?}")))?)
+        }
+    };
+    let backward = match param(&pairs, "direction") {
+        None | Some("" | "forward") => false,
+        Some("backward") => true,
+        Some(other) => return Err(ApiError::bad_request(format!("invalid direction {other:?}"))),
+    };
+    let min_level = match param(&pairs, "level").filter(|v| !v.is_empty()) {
+        None => 0,
+        Some(level) => {
+            level_rank(level).ok_or_else(|| ApiError::bad_request(format!("invalid level {level:?}")))?
+        }
+    };
+    let limit = log_limit(&pairs)?;
+    // All of the retained log, filtered, then the page: `limit` entries from the cursor on
+    // (forward) or up to it (backward, newest first).
+    let mut logs: Vec<_> = log_entries(&state, &entry, usize::MAX)?
         .into_iter()
         .filter(|e| search.is_none_or(|s| e.message.contains(s)))
+        .filter(|e| level_rank(&e.level.to_string()).unwrap_or(0) >= min_level)
+        .filter(|e| {
+            let at = e.timestamp.timestamp_millis();
+            cursor.is_none_or(|c| if backward { at <= c } else { at >= c })
+        })
         .collect();
-    if param(&pairs, "direction") == Some("backward") {
+    if backward {
         logs.reverse();
     }
+    logs.truncate(limit);
     Ok(json(StatusCode::OK, &api::SandboxLogsV2Response { logs }))
+}
+
+/// Log levels in order of severity, as the API spells them.
+fn level_rank(level: &str) -> Option<u8> {
+    match level {
+        "debug" => Some(0),
+        "info" => Some(1),
+        "warn" => Some(2),
+        "error" => Some(3),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

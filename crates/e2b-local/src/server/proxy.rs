@@ -96,7 +96,15 @@ impl Proxy {
         };
         let record = entry.record();
         if record.paused {
-            return not_found(entry.id.as_str());
+            if !record.auto_resume {
+                return not_found(entry.id.as_str());
+            }
+            // auto_resume: traffic wakes a paused sandbox (for the default lifetime), as
+            // a connect would.
+            if let Err(e) = self.state.connect(&entry, TRAFFIC_RESUME_SECS).await {
+                tracing::warn!(sandbox = %entry.id, "resuming for incoming traffic: {}", e.message);
+                return not_found(entry.id.as_str());
+            }
         }
         let target = if port == ENVD_PORT { entry.envd } else { SocketAddr::new(entry.address.into(), port) };
         let span = tracing::debug_span!("proxy", sandbox = %entry.id, port, path = %req.uri().path());
@@ -112,9 +120,13 @@ impl Proxy {
 
     async fn forward(
         &self,
-        req: Request<Incoming>,
+        mut req: Request<Incoming>,
         target: SocketAddr,
     ) -> Result<Response<Body>, hyper_util::client::legacy::Error> {
+        // An HTTP/1.1 upgrade (WebSocket, say) is passed on, and once both sides switched
+        // protocols the two connections are joined byte for byte.
+        let upgrade = upgrade_protocol(req.headers());
+        let client_side = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         parts.uri = format!("http://{target}{path}").parse().expect("an address and a path form a URI");
@@ -123,7 +135,23 @@ impl Proxy {
             parts.version = http::Version::HTTP_11;
         }
         strip_hop_by_hop(&mut parts.headers);
-        let response = client.request(Request::from_parts(parts, body)).await?;
+        if let Some(protocol) = &upgrade {
+            parts.headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+            parts.headers.insert(header::UPGRADE, protocol.clone());
+        }
+        let mut response = client.request(Request::from_parts(parts, body)).await?;
+        if let Some(client_side) = client_side
+            && response.status() == StatusCode::SWITCHING_PROTOCOLS
+        {
+            let upstream_side = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                let (Ok(client), Ok(upstream)) = tokio::join!(client_side, upstream_side) else { return };
+                let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+            let (parts, body) = response.into_parts();
+            return Ok(Response::from_parts(parts, body.map_err(|e| Box::new(e) as _).boxed()));
+        }
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
         Ok(Response::from_parts(parts, body.map_err(|e| Box::new(e) as _).boxed()))
@@ -215,6 +243,19 @@ impl Proxy {
     }
 }
 
+/// How long a sandbox woken by traffic lives (E2B's default lifetime).
+const TRAFFIC_RESUME_SECS: i64 = 300;
+
+/// The protocol an HTTP/1.1 request asks to switch to (`Connection: upgrade` + `Upgrade`).
+fn upgrade_protocol(headers: &http::HeaderMap) -> Option<HeaderValue> {
+    let asks = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")));
+    asks.then(|| headers.get(header::UPGRADE).cloned()).flatten()
+}
+
 fn strip_port(host: &str) -> &str {
     if let Some(rest) = host.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);
@@ -280,6 +321,15 @@ mod tests {
         assert_eq!(strip_port("localhost"), "localhost");
         assert_eq!(strip_port("[::1]:80"), "::1");
         assert_eq!(strip_port("8080-abc.e2b.local:3000"), "8080-abc.e2b.local");
+    }
+
+    #[test]
+    fn upgrades_are_recognised() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("upgrade", HeaderValue::from_static("websocket"));
+        assert_eq!(upgrade_protocol(&headers), None, "Upgrade alone is not a request to switch");
+        headers.insert("connection", HeaderValue::from_static("keep-alive, Upgrade"));
+        assert_eq!(upgrade_protocol(&headers), Some(HeaderValue::from_static("websocket")));
     }
 
     #[test]

@@ -9,12 +9,18 @@
 # wait + stdin, files (write/read/list/exists/remove/rename/make_dir), pty (create with
 # on_data, send_stdin, exit), watch_dir over the streaming WatchDir RPC (on_event sees a
 # write, on_exit on stop), pause + resume through AsyncSandbox.connect (files intact),
-# create_snapshot + create from the snapshot id (file intact), get_metrics, set_timeout, and
-# kill (second kill and unknown id -> False, get_info -> NotFound).
+# create_snapshot + create from the snapshot id (file intact), get_metrics, set_timeout,
+# fork (count=2, each fork has the parent's files, the parent keeps running), update_network
+# (reported back by get_info), a secure sandbox (envd refuses requests without its token,
+# signed download URLs work without it), timeout expiry with on_timeout "kill" (gone) and
+# "pause" (paused, then resumed by connect with files intact), and kill (second kill and
+# unknown id -> False, get_info -> NotFound).
 
 import asyncio
 import datetime
 import os
+import urllib.error
+import urllib.request
 import uuid
 
 from e2b import (
@@ -191,6 +197,79 @@ async def main():
     created.append(from_snap.sandbox_id)
     eq(await from_snap.files.read(f"{base}/snap.txt"), "async snapshot")
     assert await from_snap.kill() is True
+
+    step("fork")
+    await sbx.files.write(f"{base}/forked.txt", "from the parent")
+    before = await sbx.get_info()
+    forks = await sbx.fork(count=2, timeout=60)
+    assert len(forks) == 2, forks
+    for f in forks:
+        assert not isinstance(f, Exception), f"a fork failed: {f!r}"
+        created.append(f.sandbox_id)
+        assert f.sandbox_id not in (sbx.sandbox_id, second.sandbox_id)
+        eq(await f.files.read(f"{base}/forked.txt"), "from the parent")
+        eq((await f.commands.run("echo $FOO")).stdout, "async-bar\n")
+    after = await sbx.get_info()
+    assert after.state == SandboxState.RUNNING and after.end_at == before.end_at, (before, after)
+    for f in forks:
+        assert await f.kill() is True
+
+    step("update_network")
+    await sbx.update_network({"deny_out": ["0.0.0.0/0"], "allow_out": ["192.0.2.0/24"]})
+    net = (await sbx.get_info()).network
+    assert net and net.get("deny_out") == ["0.0.0.0/0"] and net.get("allow_out") == ["192.0.2.0/24"], net
+    await sbx.update_network({})
+
+    step("secure sandbox: token and signed URLs")
+    token = sbx._envd_access_token
+    assert token, "secure (the default) must yield an envd access token"
+    sandbox_url = os.environ["E2B_SANDBOX_URL"]
+    routing = {"E2b-Sandbox-Id": sbx.sandbox_id, "E2b-Sandbox-Port": "49983"}
+
+    def status_of(url, headers):
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    files_url = f"{sandbox_url}/files?path={base}/snap.txt&username=user"
+    status, _ = await asyncio.to_thread(status_of, files_url, routing)
+    eq(status, 401, "envd without the access token")
+    status, body = await asyncio.to_thread(status_of, files_url, {**routing, "X-Access-Token": token})
+    eq((status, body), (200, b"async snapshot"), "envd with the access token")
+    status, body = await asyncio.to_thread(status_of, sbx.download_url(f"{base}/snap.txt"), {})
+    eq((status, body), (200, b"async snapshot"), "a signed download URL needs no token or header")
+
+    step("timeouts: kill and pause when the time is up")
+    doomed = await AsyncSandbox.create(timeout=2, metadata={"run": RUN + "-doomed"})
+    created.append(doomed.sandbox_id)
+    napper = await AsyncSandbox.create(
+        timeout=2, metadata={"run": RUN + "-napper"}, lifecycle={"on_timeout": "pause", "auto_resume": True}
+    )
+    created.append(napper.sandbox_id)
+    await napper.files.write(f"{HOME}/nap.txt", "kept while paused")
+    async def expired(sandbox_id):
+        try:
+            await AsyncSandbox.get_info(sandbox_id)
+            return False
+        except NotFoundException:
+            return True
+
+    for _ in range(300):
+        gone = await expired(doomed.sandbox_id)
+        napping = (await AsyncSandbox.get_info(napper.sandbox_id)).state == SandboxState.PAUSED
+        if gone and napping:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the sandboxes outlived their timeouts")
+    assert not await doomed.is_running(), "an expired sandbox is not running"
+    assert await AsyncSandbox.kill(doomed.sandbox_id) is False
+    woken = await AsyncSandbox.connect(napper.sandbox_id, timeout=60)
+    eq((await woken.get_info()).state, SandboxState.RUNNING)
+    eq(await woken.files.read(f"{HOME}/nap.txt"), "kept while paused")
+    assert await woken.kill() is True
 
     step("kill")
     assert await second.kill() is True
