@@ -559,6 +559,7 @@ impl ConnectCommand {
 /// assert_eq!(result.stdout, "1\n2\n3\n");
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct CommandHandle {
     inner: Arc<e2b::CommandHandle>,
 }

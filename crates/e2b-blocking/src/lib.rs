@@ -118,7 +118,7 @@ pub use e2b::{
     ListOrder, MCP_PORT, NetworkConfig, NetworkRule, NetworkUpdate, OnTimeout, SandboxInfo, SandboxMetrics,
     SandboxQuery, SandboxState, SnapshotInfo, SnapshotQuery, VolumeMount,
 };
-pub use e2b::{EnvdFeature, EnvdVersion, Error, Phase, Result, Stage};
+pub use e2b::{EnvdFeature, EnvdVersion, Error, Phase, Result, Stage, WatchStopper};
 pub use filesystem::{
     EntryInfo, FileStream, FileType, Filesystem, FilesystemEvent, FilesystemEventType, ReadRequest,
     WatchHandle, WriteData, WriteEntry, WriteInfo,

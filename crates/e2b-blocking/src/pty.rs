@@ -338,6 +338,7 @@ impl ConnectPty {
 /// terminal.kill()?;
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct PtyHandle {
     inner: Arc<e2b::PtyHandle>,
 }

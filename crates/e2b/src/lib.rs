@@ -81,6 +81,7 @@ pub mod commands;
 mod config;
 mod control;
 mod envd;
+mod envd_request;
 mod error;
 pub mod filesystem;
 pub mod git;
@@ -101,10 +102,11 @@ pub use config::{
     ConnectionConfig, ConnectionConfigBuilder, DEFAULT_DOMAIN, DEFAULT_REQUEST_TIMEOUT, ENVD_PORT,
     SDK_USER_AGENT,
 };
+pub use envd_request::EnvdRequest;
 pub use error::{Error, Phase, Result, Stage};
 pub use filesystem::{
     EntryInfo, FileStream, FileType, Filesystem, FilesystemEvent, FilesystemEventType, ReadRequest,
-    WatchHandle, WriteData, WriteEntry, WriteInfo,
+    WatchHandle, WatchStopper, WriteData, WriteEntry, WriteInfo,
 };
 pub use git::{ConfigScope, Git, GitBranches, GitChange, GitFileStatus, GitStatus, ResetMode};
 pub use paginator::{Paginator, SandboxPaginator, SnapshotPaginator};

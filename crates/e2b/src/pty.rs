@@ -16,6 +16,7 @@ use crate::commands::handle::{BytesCallback, Chunk, OutputStream};
 use crate::commands::run::{DEFAULT_COMMAND_TIMEOUT, start_pid, stream_timeout};
 use crate::commands::{CommandResult, ProcessCore, Sink, kill, selector, send_input};
 use crate::envd::NotFoundMeans;
+use crate::envd_request::EnvdRequest;
 use crate::error::Result;
 use crate::rpc::RpcCall;
 use crate::sandbox::SandboxInner;
@@ -119,8 +120,12 @@ impl Pty {
     /// sandbox.pty().send_stdin(pid, "echo hi\n").await?;
     /// # Ok(()) }
     /// ```
-    pub async fn send_stdin(&self, pid: u32, data: impl Into<Bytes>) -> Result<()> {
-        send_input(&self.sandbox, pid, Input::Pty(data.into()), "send terminal input").await
+    pub fn send_stdin(&self, pid: u32, data: impl Into<Bytes>) -> EnvdRequest<()> {
+        const OP: &str = "send terminal input";
+        let (sandbox, input) = (self.sandbox.clone(), Input::Pty(data.into()));
+        EnvdRequest::new(OP, move |request_timeout| {
+            Box::pin(async move { send_input(&sandbox, pid, input, OP, request_timeout).await })
+        })
     }
 
     /// Resizes a terminal.
@@ -132,11 +137,18 @@ impl Pty {
     /// sandbox.pty().resize(pid, e2b::PtySize { rows: 50, cols: 200 }).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn resize(&self, pid: u32, size: PtySize) -> Result<()> {
-        let call = RpcCall::new("resize terminal", None, NotFoundMeans::Other);
-        let request = pb::UpdateRequest { process: selector(pid), pty: size.to_proto() };
-        let _: pb::UpdateResponse = self.sandbox.envd.unary(methods::UPDATE, request, &call, None).await?;
-        Ok(())
+    pub fn resize(&self, pid: u32, size: PtySize) -> EnvdRequest<()> {
+        const OP: &str = "resize terminal";
+        let sandbox = self.sandbox.clone();
+        EnvdRequest::new(OP, move |request_timeout| {
+            Box::pin(async move {
+                let call = RpcCall::new(OP, None, NotFoundMeans::Other);
+                let request = pb::UpdateRequest { process: selector(pid), pty: size.to_proto() };
+                let _: pb::UpdateResponse =
+                    sandbox.envd.unary(methods::UPDATE, request, &call, request_timeout).await?;
+                Ok(())
+            })
+        })
     }
 
     /// Kills a terminal's shell (SIGKILL); `false` if it no longer exists.
@@ -148,8 +160,11 @@ impl Pty {
     /// sandbox.pty().kill(pid).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn kill(&self, pid: u32) -> Result<bool> {
-        kill(&self.sandbox.envd, pid, None).await
+    pub fn kill(&self, pid: u32) -> EnvdRequest<bool> {
+        let envd = self.sandbox.envd.clone();
+        EnvdRequest::new("kill terminal", move |request_timeout| {
+            Box::pin(async move { kill(&envd, pid, request_timeout).await })
+        })
     }
 }
 
@@ -309,7 +324,7 @@ impl CreatePty {
             .await?;
         let pid = start_pid(first, OP)?;
         let core = ProcessCore::follow(pid, stream, Sink::Pty { on_data: self.on_data }, envd.clone(), OP);
-        Ok(PtyHandle { core, pty: Pty::new(self.sandbox) })
+        Ok(PtyHandle { core: Arc::new(core), pty: Pty::new(self.sandbox) })
     }
 }
 
@@ -417,7 +432,7 @@ impl ConnectPty {
             .await?;
         let pid = start_pid(first, OP)?;
         let core = ProcessCore::follow(pid, stream, Sink::Pty { on_data: self.on_data }, envd.clone(), OP);
-        Ok(PtyHandle { core, pty: Pty::new(self.sandbox) })
+        Ok(PtyHandle { core: Arc::new(core), pty: Pty::new(self.sandbox) })
     }
 }
 
@@ -450,8 +465,10 @@ impl IntoFuture for ConnectPty {
 /// terminal.kill().await?;
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct PtyHandle {
-    core: ProcessCore,
+    // Clones drive the same terminal; reading stops when the last one is dropped.
+    core: Arc<ProcessCore>,
     pty: Pty,
 }
 

@@ -508,3 +508,49 @@ async fn the_output_stream_joins_live_output_without_losing_or_repeating_chunks(
     let all: Vec<e2b::CommandOutput> = late.output().collect().await;
     assert_eq!(all, [e2b::CommandOutput::Stdout(expected)]);
 }
+
+/// `list`, `kill`, `send_stdin`, `close_stdin` and the terminal calls take a request
+/// timeout, sent as `Connect-Timeout-Ms` and enforced by the SDK: an envd that does not
+/// answer in time is a typed timeout, not a hang.
+#[tokio::test]
+async fn process_calls_take_a_request_timeout() {
+    let fake = Fake::start().await;
+    let stall = || async {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        Err::<tonic::Response<pb::ListResponse>, _>(tonic::Status::internal("unreachable"))
+    };
+    fake.serve_rpc(
+        ConnectRouter::new()
+            .unary(methods::LIST, move |_: tonic::Request<pb::ListRequest>| stall())
+            .unary(methods::SEND_SIGNAL, |_: tonic::Request<pb::SendSignalRequest>| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(tonic::Response::new(pb::SendSignalResponse {}))
+            })
+            .unary(methods::SEND_INPUT, |_: tonic::Request<pb::SendInputRequest>| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(tonic::Response::new(pb::SendInputResponse {}))
+            })
+            .unary(methods::UPDATE, |_: tonic::Request<pb::UpdateRequest>| async {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                Ok(tonic::Response::new(pb::UpdateResponse {}))
+            }),
+    );
+    let sandbox = sandbox(&fake).await;
+    let short = Duration::from_millis(300);
+    let commands = sandbox.commands();
+    let pty = sandbox.pty();
+    let outcomes = [
+        ("list", commands.list().request_timeout(short).await.map(drop)),
+        ("kill", commands.kill(9).request_timeout(short).await.map(drop)),
+        ("send_stdin", commands.send_stdin(9, "x").request_timeout(short).await),
+        ("pty send_stdin", pty.send_stdin(9, "x").request_timeout(short).await),
+        ("pty resize", pty.resize(9, PtySize { rows: 1, cols: 1 }).request_timeout(short).await),
+        ("pty kill", pty.kill(9).request_timeout(short).await.map(drop)),
+    ];
+    for (what, outcome) in outcomes {
+        assert!(matches!(outcome, Err(Error::Timeout { .. })), "{what}: {outcome:?}");
+    }
+    let list = calls(&fake.requests(), methods::LIST).remove(0);
+    let sent: u64 = header(&list, "connect-timeout-ms").expect("the timeout is sent").parse().unwrap();
+    assert!(sent <= 300, "{sent}");
+}

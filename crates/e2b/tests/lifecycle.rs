@@ -559,6 +559,14 @@ async fn sandboxes_are_cheap_shared_handles() {
     assert_handle::<e2b::Filesystem>();
     assert_handle::<e2b::Git>();
     assert_handle::<e2b::ConnectionConfig>();
+    assert_handle::<e2b::Commands>();
+    assert_handle::<e2b::Pty>();
+    assert_handle::<e2b::CommandHandle>();
+    assert_handle::<e2b::PtyHandle>();
+    assert_handle::<e2b::WatchStopper>();
+    // A watch's events have one reader: the handle is Send + Sync, its stopper clones.
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+    assert_send_sync::<e2b::WatchHandle>();
 
     let fake = Fake::start().await;
     let sandbox = fake.client().sandbox().create().await.unwrap();

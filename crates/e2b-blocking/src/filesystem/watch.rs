@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use e2b::{Error, FilesystemEvent, Result};
+use e2b::{Error, FilesystemEvent, Result, WatchStopper};
 
 use crate::iter::next_blocking;
 use crate::runtime;
@@ -171,7 +171,7 @@ impl WatchDirRequest {
     /// ```
     pub fn send(self) -> Result<WatchHandle> {
         runtime::run("WatchDirRequest::send", self.inner.send())
-            .map(|inner| WatchHandle { inner: Some(inner) })
+            .map(|inner| WatchHandle { stopper: inner.stopper(), inner: Some(inner) })
     }
 }
 
@@ -195,6 +195,7 @@ impl WatchDirRequest {
 pub struct WatchHandle {
     /// `None` once the events have ended.
     inner: Option<e2b::WatchHandle>,
+    stopper: e2b::WatchStopper,
 }
 
 impl fmt::Debug for WatchHandle {
@@ -217,9 +218,28 @@ impl WatchHandle {
     /// # Ok(()) }
     /// ```
     pub fn stop(&self) {
-        if let Some(inner) = &self.inner {
-            inner.stop();
-        }
+        self.stopper.stop();
+    }
+
+    /// A handle that stops this watch from another thread while this one is iterated.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # fn demo(sandbox: e2b_blocking::Sandbox) -> Result<(), e2b_blocking::Error> {
+    /// let watch = sandbox.files().watch_dir("/home/user").send()?;
+    /// let stopper = watch.stopper();
+    /// std::thread::spawn(move || {
+    ///     std::thread::sleep(std::time::Duration::from_secs(10));
+    ///     stopper.stop();
+    /// });
+    /// for event in watch {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stopper(&self) -> WatchStopper {
+        self.stopper.clone()
     }
 }
 

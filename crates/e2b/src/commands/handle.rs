@@ -386,8 +386,10 @@ pub(crate) async fn kill(
 /// assert_eq!(result.stdout, "1\n2\n3\n");
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct CommandHandle {
-    core: ProcessCore,
+    // Clones follow the same process; reading stops when the last one is dropped.
+    core: Arc<ProcessCore>,
 }
 
 impl fmt::Debug for CommandHandle {
@@ -398,7 +400,7 @@ impl fmt::Debug for CommandHandle {
 
 impl CommandHandle {
     pub(crate) fn new(core: ProcessCore) -> Self {
-        Self { core }
+        Self { core: Arc::new(core) }
     }
 
     /// The process ID.

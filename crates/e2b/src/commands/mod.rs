@@ -20,6 +20,7 @@ pub(crate) use handle::{ProcessCore, Sink, kill, selector};
 pub use run::{ConnectCommand, DEFAULT_COMMAND_TIMEOUT, RunCommand};
 
 use crate::envd::NotFoundMeans;
+use crate::envd_request::EnvdRequest;
 use crate::error::{Error, Phase, Result, Stage};
 use crate::rpc::RpcCall;
 use crate::sandbox::SandboxInner;
@@ -306,25 +307,30 @@ impl Commands {
     /// let running = sandbox.commands().list().await?;
     /// # let _ = running; Ok(()) }
     /// ```
-    pub async fn list(&self) -> Result<Vec<ProcessInfo>> {
-        let call = RpcCall::new("list processes", None, NotFoundMeans::Other);
-        let response: pb::ListResponse =
-            self.sandbox.envd.unary(methods::LIST, pb::ListRequest {}, &call, None).await?;
-        Ok(response
-            .processes
-            .into_iter()
-            .map(|process| {
-                let config = process.config.unwrap_or_default();
-                ProcessInfo {
-                    pid: process.pid,
-                    tag: process.tag,
-                    cmd: config.cmd,
-                    args: config.args,
-                    envs: config.envs,
-                    cwd: config.cwd,
-                }
+    pub fn list(&self) -> EnvdRequest<Vec<ProcessInfo>> {
+        let sandbox = self.sandbox.clone();
+        EnvdRequest::new("list processes", move |request_timeout| {
+            Box::pin(async move {
+                let call = RpcCall::new("list processes", None, NotFoundMeans::Other);
+                let response: pb::ListResponse =
+                    sandbox.envd.unary(methods::LIST, pb::ListRequest {}, &call, request_timeout).await?;
+                Ok(response
+                    .processes
+                    .into_iter()
+                    .map(|process| {
+                        let config = process.config.unwrap_or_default();
+                        ProcessInfo {
+                            pid: process.pid,
+                            tag: process.tag,
+                            cmd: config.cmd,
+                            args: config.args,
+                            envs: config.envs,
+                            cwd: config.cwd,
+                        }
+                    })
+                    .collect())
             })
-            .collect())
+        })
     }
 
     /// Kills a process (SIGKILL); `false` if there is no such process.
@@ -336,8 +342,11 @@ impl Commands {
     /// sandbox.commands().kill(pid).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn kill(&self, pid: u32) -> Result<bool> {
-        kill(&self.sandbox.envd, pid, None).await
+    pub fn kill(&self, pid: u32) -> EnvdRequest<bool> {
+        let envd = self.sandbox.envd.clone();
+        EnvdRequest::new("kill process", move |request_timeout| {
+            Box::pin(async move { kill(&envd, pid, request_timeout).await })
+        })
     }
 
     /// Writes to a process's stdin (it must have been started with
@@ -353,8 +362,11 @@ impl Commands {
     /// assert_eq!(cat.wait().await?.stdout, "hello\n");
     /// # Ok(()) }
     /// ```
-    pub async fn send_stdin(&self, pid: u32, data: impl Into<Bytes>) -> Result<()> {
-        send_input(&self.sandbox, pid, Input::Stdin(data.into()), "send stdin").await
+    pub fn send_stdin(&self, pid: u32, data: impl Into<Bytes>) -> EnvdRequest<()> {
+        let (sandbox, input) = (self.sandbox.clone(), Input::Stdin(data.into()));
+        EnvdRequest::new("send stdin", move |request_timeout| {
+            Box::pin(async move { send_input(&sandbox, pid, input, "send stdin", request_timeout).await })
+        })
     }
 
     /// Closes a process's stdin (EOF). Needs envd 0.5.2.
@@ -366,24 +378,29 @@ impl Commands {
     /// sandbox.commands().close_stdin(pid).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn close_stdin(&self, pid: u32) -> Result<()> {
+    pub fn close_stdin(&self, pid: u32) -> EnvdRequest<()> {
         const OP: &str = "close stdin";
-        let version = self.sandbox.envd.version();
-        if !version.supports(EnvdFeature::CloseStdin) {
-            return Err(Error::sandbox(
-                Stage::new(OP, Phase::Validate),
-                format!(
-                    "closing stdin needs envd {} or later, but this sandbox runs envd {version}; rebuild the \
-                     template to update it",
-                    EnvdFeature::CloseStdin.min_version()
-                ),
-            ));
-        }
-        let call = RpcCall::new(OP, None, NotFoundMeans::Other);
-        let request = pb::CloseStdinRequest { process: selector(pid) };
-        let _: pb::CloseStdinResponse =
-            self.sandbox.envd.unary(methods::CLOSE_STDIN, request, &call, None).await?;
-        Ok(())
+        let sandbox = self.sandbox.clone();
+        EnvdRequest::new(OP, move |request_timeout| {
+            Box::pin(async move {
+                let version = sandbox.envd.version();
+                if !version.supports(EnvdFeature::CloseStdin) {
+                    return Err(Error::sandbox(
+                        Stage::new(OP, Phase::Validate),
+                        format!(
+                            "closing stdin needs envd {} or later, but this sandbox runs envd {version}; rebuild \
+                             the template to update it",
+                            EnvdFeature::CloseStdin.min_version()
+                        ),
+                    ));
+                }
+                let call = RpcCall::new(OP, None, NotFoundMeans::Other);
+                let request = pb::CloseStdinRequest { process: selector(pid) };
+                let _: pb::CloseStdinResponse =
+                    sandbox.envd.unary(methods::CLOSE_STDIN, request, &call, request_timeout).await?;
+                Ok(())
+            })
+        })
     }
 }
 
@@ -392,11 +409,13 @@ pub(crate) async fn send_input(
     pid: u32,
     input: Input,
     operation: &'static str,
+    request_timeout: Option<Duration>,
 ) -> Result<()> {
     let call = RpcCall::new(operation, None, NotFoundMeans::Other);
     let request =
         pb::SendInputRequest { process: selector(pid), input: Some(pb::ProcessInput { input: Some(input) }) };
-    let _: pb::SendInputResponse = sandbox.envd.unary(methods::SEND_INPUT, request, &call, None).await?;
+    let _: pb::SendInputResponse =
+        sandbox.envd.unary(methods::SEND_INPUT, request, &call, request_timeout).await?;
     Ok(())
 }
 

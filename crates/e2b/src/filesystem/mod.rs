@@ -19,7 +19,7 @@ use serde::Deserialize;
 pub use entry::{EntryInfo, FilesystemEvent, FilesystemEventType};
 pub use ops::{ExistsRequest, GetInfoRequest, ListRequest, MakeDirRequest, RemoveRequest, RenameRequest};
 pub use read::{DEFAULT_IDLE_TIMEOUT, FileStream, ReadRequest};
-pub use watch::{DEFAULT_WATCH_TIMEOUT, WatchDirRequest, WatchHandle};
+pub use watch::{DEFAULT_WATCH_TIMEOUT, WatchDirRequest, WatchHandle, WatchStopper};
 pub use write::{WriteData, WriteEntry, WriteFilesRequest, WriteRequest};
 
 use crate::sandbox::SandboxInner;

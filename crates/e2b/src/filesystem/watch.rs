@@ -282,7 +282,7 @@ impl WatchDirRequest {
                 let _ = sender.send(Err(failure));
             }
         });
-        Ok(WatchHandle { events: receiver, task: task.abort_handle(), on_exit })
+        Ok(WatchHandle { events: receiver, stopper: WatchStopper { task: task.abort_handle(), on_exit } })
     }
 }
 
@@ -314,13 +314,12 @@ impl IntoFuture for WatchDirRequest {
 /// ```
 pub struct WatchHandle {
     events: mpsc::UnboundedReceiver<Result<FilesystemEvent>>,
-    task: tokio::task::AbortHandle,
-    on_exit: Arc<Mutex<Option<OnExit>>>,
+    stopper: WatchStopper,
 }
 
 impl fmt::Debug for WatchHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WatchHandle").field("running", &!self.task.is_finished()).finish_non_exhaustive()
+        f.debug_struct("WatchHandle").field("running", &!self.stopper.is_stopped()).finish_non_exhaustive()
     }
 }
 
@@ -338,16 +337,95 @@ impl WatchHandle {
     /// # Ok(()) }
     /// ```
     pub fn stop(&self) {
-        self.task.abort();
-        if let Some(callback) = self.on_exit.lock().ok().and_then(|mut c| c.take()) {
-            callback(None);
-        }
+        self.stopper.stop();
+    }
+
+    /// A handle that stops this watch from elsewhere (another task, a signal handler),
+    /// while this one is read as a stream. The handle itself is not `Clone`: its events
+    /// have one reader.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+    /// use futures::StreamExt as _;
+    ///
+    /// let mut watch = sandbox.files().watch_dir("/home/user").await?;
+    /// let stopper = watch.stopper();
+    /// tokio::spawn(async move {
+    ///     tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+    ///     stopper.stop();
+    /// });
+    /// while let Some(event) = watch.next().await {
+    ///     println!("{:?}", event?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn stopper(&self) -> WatchStopper {
+        self.stopper.clone()
     }
 }
 
 impl Drop for WatchHandle {
     fn drop(&mut self) {
+        // Nobody reads the events any more.
+        self.stopper.task.abort();
+    }
+}
+
+/// Stops a directory watch; from [`WatchHandle::stopper`]. Cheap to clone.
+///
+/// # Example
+///
+/// ```no_run
+/// # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+/// let watch = sandbox.files().watch_dir("/tmp").await?;
+/// let stopper = watch.stopper();
+/// stopper.stop();
+/// assert!(stopper.is_stopped());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct WatchStopper {
+    task: tokio::task::AbortHandle,
+    on_exit: Arc<Mutex<Option<OnExit>>>,
+}
+
+impl fmt::Debug for WatchStopper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchStopper").field("stopped", &self.is_stopped()).finish_non_exhaustive()
+    }
+}
+
+impl WatchStopper {
+    /// Stops the watch, as [`WatchHandle::stop`] does.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(watch: e2b::WatchHandle) {
+    /// watch.stopper().stop();
+    /// # }
+    /// ```
+    pub fn stop(&self) {
         self.task.abort();
+        if let Some(callback) = self.on_exit.lock().ok().and_then(|mut c| c.take()) {
+            callback(None);
+        }
+    }
+
+    /// Whether the watch has ended (stopped, failed, or timed out).
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn demo(watch: e2b::WatchHandle) {
+    /// let stopper = watch.stopper();
+    /// println!("still watching: {}", !stopper.is_stopped());
+    /// # }
+    /// ```
+    pub fn is_stopped(&self) -> bool {
+        self.task.is_finished()
     }
 }
 
