@@ -95,6 +95,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod client;
 pub mod commands;
 pub mod filesystem;

@@ -10,6 +10,8 @@
 //! * [`Code`], [`Status`], [`Error`]: errors, mapped both ways to HTTP
 //!   statuses and gRPC codes.
 
+#![warn(missing_docs)]
+
 pub mod client;
 mod code;
 mod codec;

@@ -8,6 +8,8 @@
 //! * [`cli`]: the `e2b-local serve` command line (also used by the `e2b` CLI).
 //! * `testkit` (feature `testkit`): a process-wide server for other crates' tests.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod runtime;
 pub mod server;

@@ -13,15 +13,39 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use crate::error::{Error, Phase, Result, Stage};
 
 /// The domain used when neither the builder nor `E2B_DOMAIN` names one.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::DEFAULT_DOMAIN, "e2b.app");
+/// ```
 pub const DEFAULT_DOMAIN: &str = "e2b.app";
 
 /// The port envd listens on inside every sandbox.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::ENVD_PORT, 49983);
+/// ```
 pub const ENVD_PORT: u16 = 49983;
 
 /// The request timeout used when neither the builder nor a call sets one.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::DEFAULT_REQUEST_TIMEOUT, std::time::Duration::from_secs(60));
+/// ```
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The `User-Agent` this SDK sends.
+///
+/// # Example
+///
+/// ```
+/// assert!(e2b::SDK_USER_AGENT.starts_with("e2b-rust-sdk/"));
+/// ```
 pub const SDK_USER_AGENT: &str = concat!("e2b-rust-sdk/", env!("CARGO_PKG_VERSION"));
 
 /// Domains whose sandboxes share one envd host, `sandbox.<domain>`, and are

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use reqwest::{Method, StatusCode};
+use tracing::Instrument as _;
 
 use crate::config::{ConnectionConfig, ENVD_PORT};
 use crate::error::{Error, Phase, Result, Stage, excerpt};
@@ -111,18 +112,30 @@ impl Envd {
     /// is gone (502), an error otherwise.
     pub(crate) async fn is_running(&self, timeout: Option<Duration>) -> Result<bool> {
         let stage = Stage::new("check sandbox health", Phase::Send);
-        let mut request = self.request(Method::GET, "/health");
-        if let Some(timeout) = timeout {
-            request = request.timeout(timeout);
+        let span = tracing::info_span!(
+            "e2b.envd",
+            operation = stage.operation,
+            sandbox_id = self.sandbox_id(),
+            path = "/health",
+            status = tracing::field::Empty,
+        );
+        async move {
+            let mut request = self.request(Method::GET, "/health");
+            if let Some(timeout) = timeout {
+                request = request.timeout(timeout);
+            }
+            let response = request.send().await.map_err(|e| Error::transport(stage, e))?;
+            tracing::Span::current().record("status", response.status().as_u16());
+            if response.status() == StatusCode::BAD_GATEWAY {
+                return Ok(false);
+            }
+            if response.status().is_success() {
+                return Ok(true);
+            }
+            Err(self.error_from_response(response, stage.operation, NotFoundMeans::Other).await)
         }
-        let response = request.send().await.map_err(|e| Error::transport(stage, e))?;
-        if response.status() == StatusCode::BAD_GATEWAY {
-            return Ok(false);
-        }
-        if response.status().is_success() {
-            return Ok(true);
-        }
-        Err(self.error_from_response(response, stage.operation, NotFoundMeans::Other).await)
+        .instrument(span)
+        .await
     }
 
     /// Maps an envd error answer as E2B's SDKs do: 400 invalid argument,

@@ -4,6 +4,15 @@
 use std::fmt;
 
 /// Result alias used throughout the SDK.
+///
+/// # Example
+///
+/// ```
+/// fn parse(id: &str) -> e2b::Result<&str> {
+///     Ok(id)
+/// }
+/// assert_eq!(parse("abc").unwrap(), "abc");
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Where a call failed: which operation, and how far it had got.

@@ -76,6 +76,8 @@
 //! * Idempotent control-plane calls retry dropped connections and gateway
 //!   errors with backoff; nothing is retried that could run twice.
 
+#![warn(missing_docs)]
+
 mod client;
 pub mod commands;
 mod config;

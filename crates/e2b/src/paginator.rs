@@ -51,9 +51,31 @@ pub struct Paginator<T> {
 }
 
 /// Pages of sandboxes, from [`Client::list`](crate::Client::list).
+///
+/// # Example
+///
+/// ```
+/// # async fn demo(client: e2b::Client) -> Result<(), e2b::Error> {
+/// let mut pages: e2b::SandboxPaginator = client.list(e2b::SandboxQuery::new().limit(10));
+/// while pages.has_next() {
+///     for sandbox in pages.next_items().await? {
+///         println!("{}", sandbox.sandbox_id);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 pub type SandboxPaginator = Paginator<SandboxInfo>;
 
 /// Pages of snapshots, from [`Client::list_snapshots`](crate::Client::list_snapshots).
+///
+/// # Example
+///
+/// ```
+/// # async fn demo(client: e2b::Client) -> Result<(), e2b::Error> {
+/// let mut pages: e2b::SnapshotPaginator = client.list_snapshots(e2b::SnapshotQuery::new());
+/// let first = pages.next_items().await?;
+/// # let _ = first; Ok(()) }
+/// ```
 pub type SnapshotPaginator = Paginator<SnapshotInfo>;
 
 impl<T> fmt::Debug for Paginator<T> {

@@ -1,5 +1,12 @@
 //! Signed file URLs (v1): the signature envd accepts instead of the access
 //! token on `GET /files` and `POST /files`.
+//!
+//! ```
+//! use e2b::signature::{FileOperation, sign_file_url};
+//!
+//! let signature = sign_file_url("/tmp/out.csv", FileOperation::Write, Some("user"), "tok", Some(1_900_000_000));
+//! assert!(signature.starts_with("v1_"));
+//! ```
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};

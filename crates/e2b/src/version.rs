@@ -38,6 +38,12 @@ pub struct EnvdVersion {
 
 impl EnvdVersion {
     /// The version treated as current in debug mode: every feature is on.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert!(e2b::EnvdVersion::DEBUG.supports(e2b::EnvdFeature::FileMetadata));
+    /// ```
     pub const DEBUG: EnvdVersion = EnvdVersion::new(99, 99, 99);
 
     /// A version from its components.

@@ -42,6 +42,15 @@ impl ProcessResponse for pb::ConnectResponse {
 }
 
 /// A chunk of output.
+///
+/// # Example
+///
+/// ```
+/// let chunk = e2b::CommandOutput::Stdout("hello\n".into());
+/// if let e2b::CommandOutput::Stdout(text) = &chunk {
+///     assert_eq!(text, "hello\n");
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CommandOutput {
     /// Text the command wrote to stdout.

@@ -2,6 +2,15 @@
 //! background, list, kill, stdin, reattach), the [`CommandHandle`] of a
 //! running command, and [`CommandRunner`], the seam that helpers such as
 //! [`Git`](crate::Git) run their command lines through.
+//!
+//! ```no_run
+//! # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+//! let result = sandbox.commands().run("ls /").await?;
+//! let server = sandbox.commands().run("python3 -m http.server").spawn().await?;
+//! println!("{} running as {}", result.stdout, server.pid());
+//! server.kill().await?;
+//! # Ok(()) }
+//! ```
 
 pub(crate) mod handle;
 pub(crate) mod run;

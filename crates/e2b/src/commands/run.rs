@@ -21,6 +21,12 @@ use crate::version::EnvdFeature;
 
 /// A command's stream is bounded to this unless told otherwise; envd kills
 /// the command when it elapses.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::commands::DEFAULT_COMMAND_TIMEOUT.as_secs(), 60);
+/// ```
 pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The stream timeout to send: unset means the default, zero means none.

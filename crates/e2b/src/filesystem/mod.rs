@@ -3,6 +3,16 @@
 //! Reading and writing go over envd's HTTP `/files` endpoint and stream in
 //! both directions; listing, stat, remove, rename, make-dir and watching are
 //! envd's `filesystem.Filesystem` RPCs.
+//!
+//! ```no_run
+//! # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+//! let files = sandbox.files();
+//! files.write("/home/user/notes.txt", "hello").await?;
+//! for entry in files.list("/home/user").await? {
+//!     println!("{} {}", entry.name, entry.size);
+//! }
+//! # Ok(()) }
+//! ```
 
 mod entry;
 mod gzip;

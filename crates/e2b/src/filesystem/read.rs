@@ -19,6 +19,12 @@ use crate::error::{Error, Phase, Result, Stage};
 const OPERATION: &str = "read file";
 
 /// A stream is aborted when no bytes arrive for this long.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::filesystem::DEFAULT_IDLE_TIMEOUT.as_secs(), 60);
+/// ```
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A file read; from [`Filesystem::read`]. Pick the result's form with

@@ -23,6 +23,12 @@ use crate::version::EnvdFeature;
 const OPERATION: &str = "watch directory";
 
 /// A watch lasts this long unless told otherwise.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::filesystem::DEFAULT_WATCH_TIMEOUT.as_secs(), 60);
+/// ```
 pub const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(60);
 
 type OnEvent = Box<dyn FnMut(&FilesystemEvent) + Send>;

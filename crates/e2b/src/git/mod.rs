@@ -7,6 +7,15 @@
 //! specific. Await the builder to run it. Commands run with
 //! `GIT_TERMINAL_PROMPT=0` (overridable), so git never waits for a password;
 //! a non-zero exit is [`Error::CommandExit`] unless a method says otherwise.
+//!
+//! ```no_run
+//! # async fn demo(sandbox: e2b::Sandbox) -> Result<(), e2b::Error> {
+//! let git = sandbox.git();
+//! git.clone_repo("https://github.com/e2b-dev/e2b.git").path("/home/user/e2b").depth(1).await?;
+//! let status = git.status("/home/user/e2b").await?;
+//! println!("on {:?}", status.current_branch);
+//! # Ok(()) }
+//! ```
 
 mod command;
 mod credentials;

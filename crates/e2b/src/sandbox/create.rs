@@ -19,9 +19,21 @@ use e2b_api::control::Client as ApiClient;
 const OPERATION: &str = "create sandbox";
 
 /// The template used when none is named.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::DEFAULT_TEMPLATE, "base");
+/// ```
 pub const DEFAULT_TEMPLATE: &str = "base";
 
 /// The sandbox ID used in debug mode, where no sandbox is created.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::DEBUG_SANDBOX_ID, "debug_sandbox_id");
+/// ```
 pub const DEBUG_SANDBOX_ID: &str = "debug_sandbox_id";
 
 /// Options for a new sandbox; from [`Sandbox::builder`] or

@@ -10,6 +10,12 @@ use crate::git::quote;
 
 /// The template used when a sandbox has an MCP configuration and no
 /// template is named.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::DEFAULT_MCP_TEMPLATE, "mcp-gateway");
+/// ```
 pub const DEFAULT_MCP_TEMPLATE: &str = "mcp-gateway";
 
 /// JSON the way Python's `json.dumps` writes it by default: `", "` and

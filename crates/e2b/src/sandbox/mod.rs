@@ -38,6 +38,12 @@ use crate::signature::FileOperation;
 use crate::version::EnvdVersion;
 
 /// The port of the MCP gateway inside a sandbox.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(e2b::MCP_PORT, 50005);
+/// ```
 pub const MCP_PORT: u16 = 50005;
 
 /// Where the MCP gateway keeps its access token.
