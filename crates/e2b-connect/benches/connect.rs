@@ -5,8 +5,8 @@
 //!   ours = our client against our server, node = connect-node client against
 //!   a connect-node server;
 //! * server-streaming throughput with 64 KiB messages (binary): bytes/s;
-//! * memory per idle pooled connection (client and server side together, both
-//!   in this process).
+//! * memory per idle pooled connection, client and server side together (ours: both in
+//!   this process; node: a connect-node client process and server process).
 //!
 //! Numbers depend on the machine and its load; read the ratios.
 
@@ -107,7 +107,8 @@ async fn idle_connection_memory(url: &str) -> f64 {
     (after.saturating_sub(before)) as f64 / IDLE_CONNECTIONS as f64
 }
 
-fn node_baseline() -> Option<serde_json::Value> {
+/// The connect-node peer installed, our scripts and descriptors beside it.
+fn node_setup() -> Option<(std::path::PathBuf, String)> {
     let dir = e2b_tests::interop::node_packages(
         "connect-node",
         &["@connectrpc/connect@2.2.0", "@connectrpc/connect-node@2.2.0", "@bufbuild/protobuf@2.17.0"],
@@ -125,9 +126,23 @@ fn node_baseline() -> Option<serde_json::Value> {
         .ok()?;
     std::fs::write(dir.join("descriptors.bin"), fds.encode_to_vec()).ok()?;
     let descriptors = dir.join("descriptors.bin").display().to_string();
+    Some((dir, descriptors))
+}
+
+/// A connect-node server (killed on drop) and its port.
+struct NodeServer(std::process::Child, u16);
+
+impl Drop for NodeServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn node_server(dir: &std::path::Path, descriptors: &str) -> Option<NodeServer> {
     let mut server = Command::new("node")
-        .args([dir.join("server.mjs").display().to_string(), descriptors.clone(), "1.1".into()])
-        .current_dir(&dir)
+        .args([dir.join("server.mjs").display().to_string(), descriptors.to_string(), "1.1".into()])
+        .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -135,21 +150,61 @@ fn node_baseline() -> Option<serde_json::Value> {
     let mut line = String::new();
     BufReader::new(server.stdout.as_mut()?).read_line(&mut line).ok()?;
     let port = serde_json::from_str::<serde_json::Value>(&line).ok()?["port"].as_u64()?;
+    Some(NodeServer(server, u16::try_from(port).ok()?))
+}
+
+fn node_baseline(dir: &std::path::Path, descriptors: &str) -> Option<serde_json::Value> {
+    let server = node_server(dir, descriptors)?;
     let out = Command::new("node")
         .args([
             dir.join("bench.mjs").display().to_string(),
-            format!("http://127.0.0.1:{port}"),
-            descriptors,
+            format!("http://127.0.0.1:{}", server.1),
+            descriptors.to_string(),
             UNARY_CALLS.to_string(),
             STREAM_COUNT.to_string(),
             STREAM_SIZE.to_string(),
         ])
-        .current_dir(&dir)
+        .current_dir(dir)
         .output()
         .ok();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     serde_json::from_slice(&out?.stdout).ok()
+}
+
+/// Memory per idle pooled connection with connect-node on both sides: the client's own
+/// growth plus the server process's, each a fresh process.
+fn node_idle_memory(dir: &std::path::Path, descriptors: &str) -> Option<f64> {
+    use std::io::Write as _;
+    let server = node_server(dir, descriptors)?;
+    let server_rss = |pid: u32| -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kib: u64 =
+            status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let before = server_rss(server.0.id())?;
+    let mut client = Command::new("node")
+        .args([
+            dir.join("bench.mjs").display().to_string(),
+            format!("http://127.0.0.1:{}", server.1),
+            descriptors.to_string(),
+            "idle".into(),
+            IDLE_CONNECTIONS.to_string(),
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .ok()?;
+    let mut line = String::new();
+    BufReader::new(client.stdout.as_mut()?).read_line(&mut line).ok()?;
+    let after = server_rss(server.0.id())?;
+    let _ = client.stdin.take()?.write_all(b"");
+    let _ = client.wait();
+    let client_side =
+        serde_json::from_str::<serde_json::Value>(&line).ok()?["client_bytes_per_connection"].as_f64()?;
+    Some(client_side + after.saturating_sub(before) as f64 / IDLE_CONNECTIONS as f64)
 }
 
 fn main() {
@@ -162,7 +217,9 @@ fn main() {
         let idle = idle_connection_memory(&url).await;
         (p50, p99, throughput, idle)
     });
-    let node = node_baseline();
+    let setup = node_setup();
+    let node = setup.as_ref().and_then(|(dir, descriptors)| node_baseline(dir, descriptors));
+    let node_idle = setup.as_ref().and_then(|(dir, descriptors)| node_idle_memory(dir, descriptors));
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     println!(
         "e2b-connect benchmark (loopback, {} cores)",
@@ -186,5 +243,13 @@ fn main() {
         println!("  node:  {:8.2} GB/s", nt / 1e9);
         println!("  ratio ours/node: {:.2}", throughput / nt);
     }
-    println!("memory per idle pooled connection (client + server side): {:.1} KiB", idle / 1024.0);
+    println!("memory per idle pooled connection (client + server side, {IDLE_CONNECTIONS} connections):");
+    println!("  ours:  {:8.1} KiB", idle / 1024.0);
+    match node_idle {
+        Some(n) => {
+            println!("  node:  {:8.1} KiB", n / 1024.0);
+            println!("  ratio ours/node: {:.2}", idle / n);
+        }
+        None => println!("  node:  unavailable"),
+    }
 }

@@ -1,6 +1,10 @@
 // connect-node client benchmark against a Connect server.
 // Usage: node bench.mjs <baseUrl> <descriptors> <unary-calls> <stream-count> <stream-size>
-// Prints {"unary_us": [sorted latencies...summary], "stream_bytes_per_s": N}.
+//   prints {"p50_us", "p99_us", "stream_bytes_per_s"};
+// or:    node bench.mjs <baseUrl> <descriptors> idle <connections>
+//   opens <connections> concurrent HTTP/1.1 calls, lets them end (their connections stay
+//   pooled, idle), prints {"client_bytes_per_connection"}, and keeps them until stdin
+//   closes (so that the server's memory can be read meanwhile).
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { loadRegistry } from "./common.mjs";
@@ -10,6 +14,25 @@ const registry = loadRegistry(descriptors);
 const Process = registry.getService("process.Process");
 const json = createClient(Process, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
 const binary = createClient(Process, createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }));
+
+if (calls === "idle") {
+  const n = Number(count);
+  for (let i = 0; i < 100; i++) await json.list({});
+  const before = process.memoryUsage().rss;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      try {
+        for await (const _ of json.start({ process: { cmd: "sleep" } }, { timeoutMs: 500 })) {
+        }
+      } catch {}
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  const after = process.memoryUsage().rss;
+  console.log(JSON.stringify({ client_bytes_per_connection: (after - before) / n }));
+  await new Promise((r) => process.stdin.on("end", r).resume());
+  process.exit(0);
+}
 
 for (let i = 0; i < 2000; i++) await json.list({});
 const lat = [];
