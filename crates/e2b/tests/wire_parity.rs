@@ -11,8 +11,10 @@
 //! uploads compared after decompression, RPC messages compared as JSON after
 //! removing the Connect envelope). envd's RPCs are answered by the same
 //! script in both runs. It also proves that the signed file URLs both SDKs
-//! build are identical. (Not compared: `watch_dir`, which the synchronous
-//! Python SDK implements by polling `CreateWatcher` instead of streaming.)
+//! build are identical (with an expiry: the same URL, each signature checked). (Not
+//! compared: `watch_dir`, which the synchronous Python SDK implements by polling
+//! `CreateWatcher` instead of streaming, and the MCP gateway's start, whose access token
+//! is random.)
 
 mod support;
 
@@ -21,8 +23,8 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use e2b::{
-    Lifecycle, NetworkConfig, NetworkRule, OnTimeout, SandboxQuery, SandboxState, SnapshotQuery, WriteData,
-    WriteEntry,
+    ConfigScope, Lifecycle, NetworkConfig, NetworkRule, NetworkUpdate, OnTimeout, ResetMode, SandboxQuery,
+    SandboxState, SnapshotQuery, WriteData, WriteEntry,
 };
 use e2b_connect::server::ConnectRouter;
 use serde_json::{Value, json};
@@ -76,6 +78,14 @@ sbx.pause(keep_memory=False)
 sbx.pause()
 step("resume")
 sbx.connect()
+step("beta_pause")
+sbx.beta_pause()
+sbx.connect()
+step("fork")
+sbx.fork(count=2, timeout=60)
+step("update_network")
+sbx.update_network({"allow_out": ["10.0.0.0/8"], "deny_out": ["0.0.0.0/0"], "allow_internet_access": False})
+sbx.update_network({})
 step("snapshots")
 sbx.create_snapshot()
 sbx.create_snapshot(name="golden")
@@ -138,6 +148,22 @@ sbx.files.rename("/tmp/a.txt", "/tmp/b.txt")
 sbx.files.remove("/tmp/x")
 step("git")
 sbx.git.status("/home/user/repo")
+sbx.git.init("/home/user/new", initial_branch="main")
+sbx.git.init("/home/user/bare", bare=True)
+sbx.git.remote_add("/home/user/repo", "origin", "https://example.com/r.git", fetch=True)
+sbx.git.remote_get("/home/user/repo", "origin")
+sbx.git.branches("/home/user/repo")
+sbx.git.create_branch("/home/user/repo", "feature")
+sbx.git.checkout_branch("/home/user/repo", "main")
+sbx.git.delete_branch("/home/user/repo", "feature", force=True)
+sbx.git.add("/home/user/repo", files=["a.txt", "b c.txt"], all=False)
+sbx.git.add("/home/user/repo")
+sbx.git.commit("/home/user/repo", "it's done", author_name="A B", author_email="a@b.c", allow_empty=True)
+sbx.git.reset("/home/user/repo", mode="hard", target="HEAD~1")
+sbx.git.restore("/home/user/repo", ["a.txt"], staged=True, source="HEAD")
+sbx.git.set_config("user.name", "Bot", scope="local", path="/home/user/repo")
+sbx.git.get_config("user.name")
+sbx.git.configure_user("Bot", "bot@example.com")
 step("health")
 sbx.is_running()
 step("kill")
@@ -148,6 +174,7 @@ print(json.dumps({
     "download": sbx.download_url("/home/user/a b.txt"),
     "download_user": sbx.download_url("rel/path.txt", user="root"),
     "upload": sbx.upload_url("/home/user/in.csv"),
+    "download_expiring": sbx.download_url("/home/user/a.txt", user="user", use_signature_expiration=3600),
 }))
 "#;
 
@@ -218,6 +245,18 @@ async fn rust_operations(fake: &Fake) -> Value {
     assert!(!sbx.pause().await.unwrap());
     step("resume").await;
     sbx.resume().await.unwrap();
+    step("beta_pause").await;
+    #[allow(deprecated)]
+    sbx.beta_pause().await.unwrap();
+    sbx.resume().await.unwrap();
+    step("fork").await;
+    let forks = sbx.fork().count(2).timeout(Duration::from_secs(60)).await.unwrap();
+    assert!(forks.iter().all(Result::is_ok), "{forks:?}");
+    step("update_network").await;
+    let update =
+        NetworkUpdate::new().allow_out(["10.0.0.0/8"]).deny_out(["0.0.0.0/0"]).allow_internet_access(false);
+    sbx.update_network(&update).await.unwrap();
+    sbx.update_network(&NetworkUpdate::new()).await.unwrap();
     step("snapshots").await;
     sbx.create_snapshot().await.unwrap();
     sbx.create_snapshot().name("golden").await.unwrap();
@@ -291,7 +330,25 @@ async fn rust_operations(fake: &Fake) -> Value {
     files.rename("/tmp/a.txt", "/tmp/b.txt").await.unwrap();
     files.remove("/tmp/x").await.unwrap();
     step("git").await;
-    sbx.git().status("/home/user/repo").await.unwrap();
+    let git = sbx.git();
+    let repo = "/home/user/repo";
+    git.status(repo).await.unwrap();
+    git.init("/home/user/new").initial_branch("main").await.unwrap();
+    git.init("/home/user/bare").bare(true).await.unwrap();
+    git.remote_add(repo, "origin", "https://example.com/r.git").fetch(true).await.unwrap();
+    git.remote_get(repo, "origin").await.unwrap();
+    git.branches(repo).await.unwrap();
+    git.create_branch(repo, "feature").await.unwrap();
+    git.checkout_branch(repo, "main").await.unwrap();
+    git.delete_branch(repo, "feature").force(true).await.unwrap();
+    git.add(repo).files(["a.txt", "b c.txt"]).all(false).await.unwrap();
+    git.add(repo).await.unwrap();
+    git.commit(repo, "it's done").author("A B", "a@b.c").allow_empty(true).await.unwrap();
+    git.reset(repo).mode(ResetMode::Hard).target("HEAD~1").await.unwrap();
+    git.restore(repo, ["a.txt"]).staged(true).source("HEAD").await.unwrap();
+    git.set_config("user.name", "Bot").scope(ConfigScope::Local).path(repo).await.unwrap();
+    git.get_config("user.name").await.unwrap();
+    git.configure_user("Bot", "bot@example.com").await.unwrap();
     step("health").await;
     assert!(sbx.is_running().await.unwrap());
     step("kill").await;
@@ -302,6 +359,12 @@ async fn rust_operations(fake: &Fake) -> Value {
         "download": sbx.download_url("/home/user/a b.txt").build().unwrap(),
         "download_user": sbx.download_url("rel/path.txt").user("root").build().unwrap(),
         "upload": sbx.upload_url("/home/user/in.csv").build().unwrap(),
+        "download_expiring": sbx
+            .download_url("/home/user/a.txt")
+            .user("user")
+            .expires_in(Duration::from_secs(3600))
+            .build()
+            .unwrap(),
     })
 }
 
@@ -369,6 +432,18 @@ fn envd_rpcs() -> ConnectRouter {
         })
         .unary(fsm::REMOVE, |_: tonic::Request<fs::RemoveRequest>| async {
             Ok(tonic::Response::new(fs::RemoveResponse {}))
+        })
+        .server_streaming(fsm::WATCH_DIR, |_: tonic::Request<fs::WatchDirRequest>| async {
+            use fs::watch_dir_response::{Event, StartEvent};
+            use futures::StreamExt as _;
+            let start: Result<fs::WatchDirResponse, tonic::Status> =
+                Ok(fs::WatchDirResponse { event: Some(Event::Start(StartEvent {})) });
+            // Started, then quiet until the client stops watching.
+            let events = futures::stream::iter([start]).chain(futures::stream::pending());
+            Ok(tonic::Response::new(Box::pin(events)
+                as std::pin::Pin<
+                    Box<dyn futures::Stream<Item = Result<fs::WatchDirResponse, tonic::Status>> + Send>,
+                >))
         })
 }
 
@@ -461,6 +536,31 @@ fn normalize(request: &Recorded) -> Normalized {
     Normalized { method: request.method.clone(), path: request.path.clone(), query, headers, body }
 }
 
+/// A signed URL without its `signature` and `signature_expiration` parameters, and those
+/// two values.
+fn split_signature(url: &str) -> (String, (u64, String)) {
+    let parsed = url::Url::parse(url).expect("a URL");
+    let mut rest = parsed.clone();
+    let mut expiration = 0;
+    let mut signature = String::new();
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter_map(|(k, v)| match k.as_ref() {
+            "signature" => {
+                signature = v.into_owned();
+                None
+            }
+            "signature_expiration" => {
+                expiration = v.parse().expect("a Unix time");
+                None
+            }
+            _ => Some((k.into_owned(), v.into_owned())),
+        })
+        .collect();
+    rest.query_pairs_mut().clear().extend_pairs(kept);
+    (rest.to_string(), (expiration, signature))
+}
+
 fn by_step(requests: &[Recorded]) -> BTreeMap<String, Vec<&Recorded>> {
     let mut steps: BTreeMap<String, Vec<&Recorded>> = BTreeMap::new();
     for request in requests {
@@ -540,9 +640,105 @@ async fn the_rust_sdk_sends_what_the_official_python_sdk_sends() {
             eprintln!("{} {:?}", request.step, normalize(request));
         }
     }
-    assert_eq!(python_requests.len(), 57, "every operation above was compared");
+    assert_eq!(python_requests.len(), 79, "every operation above was compared");
+    // URLs with an expiry are signed at different instants: compare them without the
+    // signature, expiries within a minute of each other, and each signature recomputed.
+    let (mut python_urls, mut rust_urls) = (python_urls, rust_urls);
+    let python_expiring = python_urls.as_object_mut().unwrap().remove("download_expiring").unwrap();
+    let rust_expiring = rust_urls.as_object_mut().unwrap().remove("download_expiring").unwrap();
+    let (python_rest, python_exp) = split_signature(python_expiring.as_str().unwrap());
+    let (rust_rest, rust_exp) = split_signature(rust_expiring.as_str().unwrap());
+    assert_eq!(
+        python_rest.replace(&python_fake.url, "<envd>"),
+        rust_rest.replace(&rust_fake.url, "<envd>"),
+        "signed URL with expiry"
+    );
+    assert!(python_exp.0.abs_diff(rust_exp.0) < 60, "expiries {python_exp:?} and {rust_exp:?}");
+    // The first sandbox of each run has the double's first token.
+    let token = format!("{:064x}", 1u128.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    for (exp, signature) in [python_exp, rust_exp] {
+        let expected = e2b::signature::sign_file_url(
+            "/home/user/a.txt",
+            e2b::signature::FileOperation::Read,
+            Some("user"),
+            &token,
+            Some(exp),
+        );
+        assert_eq!(signature, expected, "a valid v1 signature with expiry");
+    }
     let relative = |urls: &Value, base: &str| urls.to_string().replace(base, "<envd>");
     assert_eq!(relative(&python_urls, &python_fake.url), relative(&rust_urls, &rust_fake.url), "signed URLs");
     python_fake.assert_no_violations();
     rust_fake.assert_no_violations();
+}
+
+/// The async Python SDK streams `WatchDir` (the sync one polls instead): the Rust SDK's
+/// watch sends the same request.
+const ASYNC_WATCH_SCRIPT: &str = r#"
+import asyncio, json, os, urllib.request
+from e2b import AsyncSandbox
+
+BASE = os.environ["E2B_API_URL"]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+def step(name):
+    opener.open(urllib.request.Request(BASE + "/__step/" + name, method="POST")).read()
+
+async def main():
+    sbx = await AsyncSandbox.create()
+    step("watch")
+    handle = await sbx.files.watch_dir("/home/user/w", lambda e: None, recursive=True, include_entry=True)
+    await handle.stop()
+    handle = await sbx.files.watch_dir("/tmp", lambda e: None, user="root")
+    await handle.stop()
+    step("done")
+    print("{}")
+
+asyncio.run(main())
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_dir_sends_what_the_async_python_sdk_sends() {
+    let python = tokio::task::spawn_blocking(e2b_tests::interop::python_e2b)
+        .await
+        .unwrap()
+        .expect("installing the official Python SDK (e2b==2.45.1) into .interop/");
+    let python_fake = Fake::start().await;
+    python_fake.serve_rpc(envd_rpcs());
+    let url = python_fake.url.clone();
+    tokio::task::spawn_blocking(move || {
+        e2b_tests::interop::run_python(
+            &python,
+            ASYNC_WATCH_SCRIPT,
+            &[
+                ("E2B_API_URL", url.as_str()),
+                ("E2B_SANDBOX_URL", url.as_str()),
+                ("E2B_API_KEY", API_KEY),
+                ("E2B_DOMAIN", ""),
+                ("E2B_DEBUG", "false"),
+                ("NO_PROXY", "*"),
+                ("no_proxy", "*"),
+            ],
+        )
+    })
+    .await
+    .unwrap()
+    .expect("the Python script ran");
+
+    let rust_fake = Fake::start().await;
+    rust_fake.serve_rpc(envd_rpcs());
+    let sbx = rust_fake.client().sandbox().create().await.unwrap();
+    let http = reqwest::Client::new();
+    http.post(format!("{}/__step/watch", rust_fake.url)).send().await.unwrap();
+    let files = sbx.files();
+    files.watch_dir("/home/user/w").recursive(true).include_entry(true).await.unwrap().stop();
+    files.watch_dir("/tmp").user("root").await.unwrap().stop();
+    http.post(format!("{}/__step/done", rust_fake.url)).send().await.unwrap();
+
+    let watch = |fake: &Fake| -> Vec<Normalized> {
+        fake.requests().iter().filter(|r| r.step == "watch").map(normalize).collect()
+    };
+    let (python, rust) = (watch(&python_fake), watch(&rust_fake));
+    assert_eq!(python.len(), 2, "{python:?}");
+    assert_eq!(python, rust);
 }

@@ -38,6 +38,7 @@ pub struct Recorded {
     pub body: Bytes,
 }
 
+#[derive(Clone)]
 pub struct FakeSandbox {
     pub template: String,
     pub metadata: BTreeMap<String, String>,
@@ -395,6 +396,35 @@ fn control_plane(
             let sandbox = &state.sandboxes[&id];
             (status, Some(sandbox_json(state, &id, sandbox)), Vec::new())
         }
+        "fork_sandbox" => {
+            let Some(parent) = state.sandboxes.get(&id).cloned() else { return not_found() };
+            let timeout = body.get("timeout").and_then(Value::as_i64).unwrap_or(15);
+            let count = body.get("count").and_then(Value::as_u64).unwrap_or(1);
+            let mut results = Vec::new();
+            for _ in 0..count {
+                state.counter += 1;
+                let new_id = format!("sbx{:017}", state.counter);
+                let sandbox = FakeSandbox {
+                    token: parent.token.as_ref().map(|_| {
+                        format!("{:064x}", u128::from(state.counter).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                    }),
+                    paused: false,
+                    started_at: now,
+                    end_at: now + chrono::Duration::seconds(timeout),
+                    ..parent.clone()
+                };
+                results.push(json!({"sandbox": sandbox_json(state, &new_id, &sandbox)}));
+                state.sandboxes.insert(new_id, sandbox);
+            }
+            (201, Some(Value::Array(results)), Vec::new())
+        }
+        "update_sandbox_network" => match state.sandboxes.get_mut(&id) {
+            Some(sandbox) => {
+                sandbox.body["network"] = body.clone();
+                (204, None, Vec::new())
+            }
+            None => not_found(),
+        },
         "kill_sandbox" => match state.sandboxes.remove(&id) {
             Some(_) => (204, None, Vec::new()),
             None => not_found(),
