@@ -39,6 +39,8 @@ pub(crate) struct Envd {
     pub(crate) rpc: e2b_connect::client::Client,
     version: EnvdVersion,
     request_timeout: Option<Duration>,
+    /// How often an idempotent call is repeated after a dropped connection.
+    pub(crate) retries: u32,
 }
 
 impl Envd {
@@ -70,6 +72,7 @@ impl Envd {
             rpc: config.rpc_client().clone(),
             version,
             request_timeout: config.request_timeout(),
+            retries: config.connection_retries(),
         })
     }
 

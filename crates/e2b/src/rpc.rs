@@ -13,6 +13,7 @@ use tracing::Instrument as _;
 
 use crate::envd::{Envd, NotFoundMeans};
 use crate::error::{Error, Phase, Result, Stage};
+use crate::retry::{self, Failure, Idempotency};
 
 /// Seconds between keepalive events envd sends on long streams.
 const KEEPALIVE_PING_INTERVAL: &str = "50";
@@ -25,11 +26,19 @@ pub(crate) struct RpcCall {
     /// [`Envd::effective_user`]); `None` sends no user.
     pub(crate) user: Option<String>,
     pub(crate) not_found: NotFoundMeans,
+    /// Whether the call may be repeated after a dropped connection.
+    pub(crate) idempotency: Idempotency,
 }
 
 impl RpcCall {
     pub(crate) fn new(operation: &'static str, user: Option<String>, not_found: NotFoundMeans) -> Self {
-        Self { operation, user, not_found }
+        Self { operation, user, not_found, idempotency: Idempotency::NonIdempotent }
+    }
+
+    /// Marks a read that is safe to repeat.
+    pub(crate) fn idempotent(mut self) -> Self {
+        self.idempotency = Idempotency::Idempotent;
+        self
     }
 
     fn stage(&self, phase: Phase) -> Stage {
@@ -67,7 +76,7 @@ impl Envd {
     }
 
     /// A unary RPC bounded by the request timeout.
-    pub(crate) async fn unary<Req: Message, Resp: Message>(
+    pub(crate) async fn unary<Req: Message + Clone, Resp: Message>(
         &self,
         path: &'static str,
         message: Req,
@@ -81,7 +90,7 @@ impl Envd {
 
     /// A unary RPC where an error with code `expected` is an answer too:
     /// `Ok(None)` (e.g. `not_found` for "does it exist?").
-    pub(crate) async fn unary_unless<Req: Message, Resp: Message>(
+    pub(crate) async fn unary_unless<Req: Message + Clone, Resp: Message>(
         &self,
         path: &'static str,
         message: Req,
@@ -96,11 +105,37 @@ impl Envd {
             rpc = path,
             sandbox_id = self.sandbox_id()
         );
-        let request = self.rpc_request(message, call, timeout, false);
-        match self.rpc.unary::<Req, Resp>(&self.base_url, path, request).instrument(span).await {
-            Ok(response) => Ok(Some(response.into_message())),
-            Err(e2b_connect::Error::Status(status)) if Some(status.code()) == expected => Ok(None),
-            Err(err) => Err(self.rpc_error(call.stage(Phase::Respond), err, call.not_found).await),
+        let started = std::time::Instant::now();
+        let mut attempt = 0;
+        loop {
+            let request = self.rpc_request(message.clone(), call, timeout, false);
+            let err = match self
+                .rpc
+                .unary::<Req, Resp>(&self.base_url, path, request)
+                .instrument(span.clone())
+                .await
+            {
+                Ok(response) => return Ok(Some(response.into_message())),
+                Err(e2b_connect::Error::Status(status)) if Some(status.code()) == expected => {
+                    return Ok(None);
+                }
+                Err(err) => err,
+            };
+            // A dropped connection is repeated for reads, with backoff, within the deadline.
+            if matches!(err, e2b_connect::Error::Transport(_))
+                && retry::should_retry(call.idempotency, Failure::Dropped, attempt, self.retries)
+            {
+                let delay = retry::backoff(attempt);
+                if timeout.is_none_or(|t| started.elapsed() + delay < t) {
+                    span.in_scope(
+                        || tracing::debug!(attempt, error = %err, "retrying after a dropped connection"),
+                    );
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                    continue;
+                }
+            }
+            return Err(self.rpc_error(call.stage(Phase::Respond), err, call.not_found).await);
         }
     }
 

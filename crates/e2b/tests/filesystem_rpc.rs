@@ -263,3 +263,80 @@ async fn sandbox_with(fake: &Fake, envd_version: &str) -> e2b::Sandbox {
     fake.state().envd_version = envd_version.into();
     fake.client().sandbox().create().await.unwrap()
 }
+
+/// A TCP front for the double that closes the first `drops` connections as soon as they
+/// are accepted (a connection that breaks before the request is answered) and relays
+/// the rest. Returns its URL and the number of connections it accepted.
+async fn flaky_front(target: String, drops: usize) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let target = target.trim_start_matches("http://").to_string();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            if count.fetch_add(1, Ordering::SeqCst) < drops {
+                drop(client);
+                continue;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                }
+            });
+        }
+    });
+    (url, accepted)
+}
+
+/// Reads (Stat, ListDir, downloads) are repeated after a dropped connection; calls that
+/// change something are not, and fail with the transport error.
+#[tokio::test]
+async fn reads_are_retried_after_a_dropped_connection_and_writes_are_not() {
+    use std::sync::atomic::Ordering;
+    let fake = Fake::start().await;
+    fake.serve_rpc(filesystem().unary(
+        e2b_proto::process::process_methods::SEND_INPUT,
+        |_: tonic::Request<e2b_proto::process::SendInputRequest>| async {
+            Ok(tonic::Response::new(e2b_proto::process::SendInputResponse {}))
+        },
+    ));
+    let created = fake.client().sandbox().create().await.unwrap();
+    created.files().write("/home/user/a.txt", "content").await.unwrap();
+    let sandbox_id = created.sandbox_id().to_string();
+    // A configuration (and so a connection pool) per case: each starts without connections.
+    let through = |url: &str| {
+        let config = e2b::ConnectionConfig::builder()
+            .environment::<_, &str, &str>([])
+            .api_key(support::fake::API_KEY)
+            .api_url(&fake.url)
+            .sandbox_url(url)
+            .connection_retries(3)
+            .build()
+            .unwrap();
+        e2b::Client::new(config)
+    };
+
+    let (url, accepted) = flaky_front(fake.url.clone(), 2).await;
+    let sandbox = through(&url).connect(&sandbox_id).await.unwrap();
+    let info = sandbox.files().get_info("/home/user/a.txt").await.expect("Stat is retried");
+    assert_eq!(info.name, "a.txt");
+    assert_eq!(accepted.load(Ordering::SeqCst), 3, "two dropped connections, then one that worked");
+
+    let (url, accepted) = flaky_front(fake.url.clone(), 1).await;
+    let sandbox = through(&url).connect(&sandbox_id).await.unwrap();
+    assert_eq!(
+        sandbox.files().read("/home/user/a.txt").text().await.expect("downloads are retried"),
+        "content"
+    );
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+
+    let (url, _) = flaky_front(fake.url.clone(), 1).await;
+    let sandbox = through(&url).connect(&sandbox_id).await.unwrap();
+    let err = sandbox.commands().send_stdin(42, "once").await.expect_err("input is not sent twice");
+    assert!(matches!(err, Error::Rpc { .. } | Error::Transport { .. }), "{err:?}");
+    let sent = calls(&fake.requests(), e2b_proto::process::process_methods::SEND_INPUT);
+    assert!(sent.is_empty(), "the dropped attempt reached nobody, and it was not repeated");
+}

@@ -320,7 +320,7 @@ impl Commands {
         let sandbox = self.sandbox.clone();
         EnvdRequest::new("list processes", move |request_timeout| {
             Box::pin(async move {
-                let call = RpcCall::new("list processes", None, NotFoundMeans::Other);
+                let call = RpcCall::new("list processes", None, NotFoundMeans::Other).idempotent();
                 let response: pb::ListResponse =
                     sandbox.envd.unary(methods::LIST, pb::ListRequest {}, &call, request_timeout).await?;
                 Ok(response

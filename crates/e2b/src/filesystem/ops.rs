@@ -122,7 +122,7 @@ impl ListRequest {
             .fs
             .sandbox
             .envd
-            .unary(methods::LIST_DIR, request, &self.call(OP), self.request_timeout)
+            .unary(methods::LIST_DIR, request, &self.call(OP).idempotent(), self.request_timeout)
             .await?;
         // Entries whose type envd could not tell (e.g. broken symlinks) are
         // left out, as the official SDKs do.
@@ -161,7 +161,7 @@ impl ExistsRequest {
             .unary_unless(
                 methods::STAT,
                 request,
-                &self.call("check path"),
+                &self.call("check path").idempotent(),
                 self.request_timeout,
                 Some(Code::NotFound),
             )
@@ -192,8 +192,12 @@ impl GetInfoRequest {
     pub async fn send(self) -> Result<EntryInfo> {
         const OP: &str = "get file info";
         let request = pb::StatRequest { path: self.path.clone() };
-        let response: pb::StatResponse =
-            self.fs.sandbox.envd.unary(methods::STAT, request, &self.call(OP), self.request_timeout).await?;
+        let response: pb::StatResponse = self
+            .fs
+            .sandbox
+            .envd
+            .unary(methods::STAT, request, &self.call(OP).idempotent(), self.request_timeout)
+            .await?;
         response.entry.map(EntryInfo::from_proto).ok_or_else(|| missing_entry(OP))
     }
 }
