@@ -485,6 +485,7 @@ pub struct ConnectionConfigBuilder {
     connection_retries: Option<u32>,
     headers: Vec<(String, String)>,
     http_client: Option<reqwest::Client>,
+    rpc_client: Option<e2b_connect::client::Client>,
     ca_bundles: Vec<Vec<u8>>,
     ca_bundle_files: Vec<PathBuf>,
     proxy: Option<String>,
@@ -657,6 +658,24 @@ impl ConnectionConfigBuilder {
     /// ```
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
+        self
+    }
+
+    /// Use this Connect client for envd's RPCs instead of building one (the RPC
+    /// counterpart of [`http_client`](Self::http_client), e.g. with a custom connector,
+    /// TLS setup or message size limit). The CA bundle, proxy and pool options cannot be
+    /// combined with it: set them on the client itself.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let rpc = e2b::e2b_connect::client::Client::builder().max_message_size(64 << 20).build().unwrap();
+    /// let config = e2b::ConnectionConfig::builder().rpc_client(rpc).build()?;
+    /// # let _ = config;
+    /// # Ok::<(), e2b::Error>(())
+    /// ```
+    pub fn rpc_client(mut self, client: e2b_connect::client::Client) -> Self {
+        self.rpc_client = Some(client);
         self
     }
 
@@ -838,22 +857,26 @@ impl ConnectionConfigBuilder {
                 None => env.parse("E2B_MAX_KEEPALIVE_CONNECTIONS")?.unwrap_or(DEFAULT_POOL_MAX_IDLE_PER_HOST),
             },
         };
-        let (http, rpc) = match self.http_client {
-            Some(client) => {
-                if !options.ca_bundles.is_empty()
-                    || options.proxy.is_some()
-                    || self.pool_idle_timeout.is_some()
-                    || self.pool_max_idle_per_host.is_some()
-                {
-                    return Err(Error::invalid_argument(
-                        STAGE,
-                        "a caller-supplied http_client cannot be combined with CA bundle, proxy or pool \
-                         options; configure them on that client",
-                    ));
-                }
-                (client, clients(&options)?.1)
-            }
-            None => clients(&options)?,
+        let injected = self.http_client.is_some() || self.rpc_client.is_some();
+        if injected
+            && (!options.ca_bundles.is_empty()
+                || options.proxy.is_some()
+                || self.pool_idle_timeout.is_some()
+                || self.pool_max_idle_per_host.is_some())
+        {
+            return Err(Error::invalid_argument(
+                STAGE,
+                "a caller-supplied http_client or rpc_client cannot be combined with CA bundle, proxy or \
+                 pool options; configure them on that client",
+            ));
+        }
+        let http = match self.http_client {
+            Some(client) => client,
+            None => build_http_client(&options)?,
+        };
+        let rpc = match self.rpc_client {
+            Some(client) => client,
+            None => build_rpc_client(&options)?,
         };
 
         Ok(ConnectionConfig {
@@ -897,16 +920,10 @@ struct HttpOptions {
     pool_max_idle_per_host: usize,
 }
 
-/// The HTTP and Connect clients for `options`: a new pair (with its own connection pools)
-/// for each built configuration, shared by every clone of it and by the clients and
-/// sandboxes made from it.
-///
-/// Not one pair per process: a pooled connection is driven by a task of the tokio runtime
-/// that opened it, so after that runtime ends (a `#[tokio::test]`, a short-lived runtime
-/// in a worker thread) another runtime would be handed a dead connection.
-fn clients(options: &HttpOptions) -> Result<(reqwest::Client, e2b_connect::client::Client)> {
-    Ok((build_http_client(options)?, build_rpc_client(options)?))
-}
+// The HTTP and Connect clients are built per configuration, not once per process: a
+// pooled connection is driven by a task of the tokio runtime that opened it, so after that
+// runtime ends (a `#[tokio::test]`, a short-lived runtime in a worker thread) another
+// runtime would be handed a dead connection. Clones of a configuration share them.
 
 fn build_rpc_client(options: &HttpOptions) -> Result<e2b_connect::client::Client> {
     let mut builder = e2b_connect::client::Client::builder()

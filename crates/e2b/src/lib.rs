@@ -104,6 +104,8 @@ pub use config::{
     ConnectionConfig, ConnectionConfigBuilder, DEFAULT_DOMAIN, DEFAULT_REQUEST_TIMEOUT, ENVD_PORT,
     SDK_USER_AGENT,
 };
+/// The Connect client crate, for [`ConnectionConfigBuilder::rpc_client`].
+pub use e2b_connect;
 pub use envd_request::EnvdRequest;
 pub use error::{Error, Phase, Result, Stage};
 pub use filesystem::{

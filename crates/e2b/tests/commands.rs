@@ -554,3 +554,28 @@ async fn process_calls_take_a_request_timeout() {
     let sent: u64 = header(&list, "connect-timeout-ms").expect("the timeout is sent").parse().unwrap();
     assert!(sent <= 300, "{sent}");
 }
+
+/// A caller-supplied Connect client carries envd's RPCs (its message size limit applies).
+#[tokio::test]
+async fn an_injected_rpc_client_carries_the_rpcs() {
+    let fake = Fake::start().await;
+    fake.serve_rpc(ConnectRouter::new().unary(methods::LIST, |_: tonic::Request<pb::ListRequest>| async {
+        let process = pb::ProcessInfo { pid: 1, tag: Some("x".repeat(100)), ..Default::default() };
+        Ok(tonic::Response::new(pb::ListResponse { processes: vec![process] }))
+    }));
+    let tiny = e2b::e2b_connect::client::Client::builder().max_message_size(32).build().unwrap();
+    let config = e2b::ConnectionConfig::builder()
+        .environment::<_, &str, &str>([])
+        .api_key(support::fake::API_KEY)
+        .api_url(&fake.url)
+        .sandbox_url(&fake.url)
+        .rpc_client(tiny)
+        .build()
+        .unwrap();
+    let sandbox = e2b::Client::new(config).sandbox().create().await.unwrap();
+    let err = sandbox.commands().list().await.expect_err("the answer exceeds the injected client's limit");
+    assert!(format!("{err:?}").contains("MessageTooLarge"), "{err:?}");
+    // The default client takes the same answer.
+    let sandbox = fake.client().connect(sandbox.sandbox_id()).await.unwrap();
+    assert_eq!(sandbox.commands().list().await.unwrap().len(), 1);
+}
