@@ -3,11 +3,14 @@
 //! message, gzip that is not gzip, and a compressed error body. Each is a clear, typed
 //! error; nothing panics or hangs.
 
+mod common;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
+use common::envelope;
 use e2b_connect::client::{Client, Request};
 use e2b_connect::{Code, Error};
 use e2b_proto::process::*;
@@ -42,14 +45,6 @@ async fn answering(answer: Answer) -> String {
         }
     });
     format!("http://{addr}")
-}
-
-fn envelope(flags: u8, payload: &[u8]) -> Bytes {
-    let mut b = BytesMut::new();
-    b.put_u8(flags);
-    b.put_u32(payload.len() as u32);
-    b.put_slice(payload);
-    b.freeze()
 }
 
 fn gzip(data: &[u8]) -> Bytes {

@@ -7,8 +7,8 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use common::{raw_post, raw_request, serve, serve_with};
+use bytes::{Bytes, BytesMut};
+use common::{envelope, raw_post, raw_request, serve, serve_with};
 use e2b_connect::client::{Client, Request};
 use e2b_connect::{Code, Codec, Error};
 use e2b_proto::process::process_event::{Event, data_event};
@@ -312,14 +312,6 @@ async fn transport_failures_are_typed() {
 }
 
 // ---- the server's answers to bad input, on the raw wire ----
-
-fn envelope(flags: u8, payload: &[u8]) -> Bytes {
-    let mut b = BytesMut::new();
-    b.put_u8(flags);
-    b.put_u32(payload.len() as u32);
-    b.put_slice(payload);
-    b.freeze()
-}
 
 fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body).unwrap_or_else(|_| panic!("not JSON: {:?}", String::from_utf8_lossy(body)))

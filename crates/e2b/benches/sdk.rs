@@ -1,5 +1,5 @@
 //! `cargo xtask bench sdk`: the Rust SDK against the official Python SDK
-//! (`e2b==2.45.1`), both talking to the same envd in the same run.
+//! (`e2b==2.45.1`), both talking to the same server and envd in the same run.
 //!
 //! Measured, for each SDK:
 //! * `commands.run("true")` round trip: p50 / p99;
@@ -7,13 +7,14 @@
 //! * `files.write` + `files.read` of 100 MiB: throughput;
 //! * streaming 100 MiB of stdout from a command (`head -c … /dev/zero`): throughput.
 //!
-//! The server is this workspace's real envd (release build, in this process on threads of
-//! its own, files in a temporary directory on tmpfs when there is one); both SDKs reach it
-//! in their debug mode (`E2B_DEBUG=true`, `E2B_SANDBOX_URL`), which skips the control
-//! plane, so that every number is an SDK plus envd, nothing else. The Python SDK runs in
+//! The server is this workspace's local server (`e2b-local`'s testkit) with a release
+//! build of envd in real `base` sandboxes, one per SDK, so that each number is an SDK
+//! plus the envd it would talk to in production (a login shell in a small Debian, files
+//! on the sandbox's disk). Needs root, as the local server does. The Python SDK runs in
 //! its own process. Numbers depend on the machine and its load: read the ratios.
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -24,29 +25,22 @@ const LARGE: usize = 100 << 20;
 const RUN_ITERATIONS: usize = 300;
 const SMALL_ITERATIONS: usize = 300;
 const LARGE_ITERATIONS: usize = 3;
+/// Where both SDKs put their files, inside their sandbox.
+const DIR: &str = "/home/user/bench";
 
-/// Starts envd on its own runtime threads; returns its URL.
-fn start_envd() -> String {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime =
-            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        runtime.block_on(async move {
-            let envd = envd::Envd::new(envd::Config::new().bind([127, 0, 0, 1].into()).port(0)).unwrap();
-            let listener = envd.bind().await.unwrap();
-            sender.send(format!("http://{}", listener.local_addr().unwrap())).unwrap();
-            envd.serve(listener).await
-        })
-    });
-    receiver.recv().unwrap()
-}
-
-/// Where the benchmark's files go: tmpfs when there is one, so that the disk is not
-/// what is measured.
-fn scratch_dir() -> tempfile::TempDir {
-    let shm = PathBuf::from("/dev/shm");
-    let base = if shm.is_dir() { shm } else { std::env::temp_dir() };
-    tempfile::Builder::new().prefix("e2b-sdk-bench").tempdir_in(base).unwrap()
+/// The release envd, built if needed.
+fn release_envd() -> std::path::PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-q", "--release", "-p", "envd", "--bin", "envd"])
+        .current_dir(&workspace)
+        .status()
+        .expect("cargo build --release -p envd");
+    assert!(status.success(), "building the release envd failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace.join("target"));
+    target.join("release").join("envd")
 }
 
 #[derive(Debug, Default)]
@@ -64,14 +58,18 @@ fn percentile(samples: &mut [f64], q: f64) -> f64 {
     samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)]
 }
 
-async fn rust_numbers(url: &str, dir: &str) -> Numbers {
+async fn rust_numbers(server: &e2b_local::testkit::TestServer) -> Numbers {
     let config = e2b::ConnectionConfig::builder()
         .environment::<_, &str, &str>([])
-        .debug(true)
-        .sandbox_url(url)
+        .api_url(server.api_url())
+        .sandbox_url(server.sandbox_url())
+        .api_key(server.api_key())
         .build()
         .unwrap();
-    let sandbox = e2b::Client::new(config).sandbox().create().await.unwrap();
+    let sandbox =
+        e2b::Client::new(config).sandbox().timeout(Duration::from_secs(3600)).create().await.unwrap();
+    let dir = DIR;
+    sandbox.files().make_dir(dir).await.unwrap();
     let commands = sandbox.commands();
     let files = sandbox.files();
     for _ in 0..20 {
@@ -108,6 +106,7 @@ async fn rust_numbers(url: &str, dir: &str) -> Numbers {
         assert_eq!(result.stdout.len(), LARGE);
     }
     let stream_mib_s = (LARGE_ITERATIONS * LARGE) as f64 / (1 << 20) as f64 / started.elapsed().as_secs_f64();
+    sandbox.kill().await.unwrap();
     Numbers {
         run_p50: percentile(&mut run, 0.5),
         run_p99: percentile(&mut run, 0.99),
@@ -128,7 +127,8 @@ def pct(samples, q):
 
 SMALL, LARGE, DIR = int(os.environ["SMALL"]), int(os.environ["LARGE"]), os.environ["DIR"]
 RUNS, SMALLS, LARGES = int(os.environ["RUNS"]), int(os.environ["SMALLS"]), int(os.environ["LARGES"])
-sbx = Sandbox.create()
+sbx = Sandbox.create(timeout=3600)
+sbx.files.make_dir(DIR)
 for _ in range(20):
     sbx.commands.run("true")
 run = []
@@ -151,11 +151,12 @@ t = time.perf_counter()
 for _ in range(LARGES):
     assert len(sbx.commands.run(f"head -c {LARGE} /dev/zero", timeout=0).stdout) == LARGE
 stream_rate = LARGES * LARGE / 2**20 / (time.perf_counter() - t)
+sbx.kill()
 print(json.dumps({"run_p50": pct(run, .5), "run_p99": pct(run, .99), "small_p50": pct(pair, .5),
                   "small_p99": pct(pair, .99), "large_mib_s": large_rate, "stream_mib_s": stream_rate}))
 "#;
 
-fn python_numbers(url: &str, dir: &str) -> Numbers {
+fn python_numbers(server: &e2b_local::testkit::TestServer) -> Numbers {
     let python = e2b_tests::interop::python_e2b().expect("installing the official Python SDK");
     let sizes = [SMALL.to_string(), LARGE.to_string()];
     let counts = [RUN_ITERATIONS.to_string(), SMALL_ITERATIONS.to_string(), LARGE_ITERATIONS.to_string()];
@@ -163,10 +164,11 @@ fn python_numbers(url: &str, dir: &str) -> Numbers {
         &python,
         PYTHON,
         &[
-            ("E2B_DEBUG", "true"),
-            ("E2B_SANDBOX_URL", url),
+            ("E2B_API_URL", server.api_url()),
+            ("E2B_SANDBOX_URL", server.sandbox_url()),
+            ("E2B_API_KEY", server.api_key()),
             ("NO_PROXY", "*"),
-            ("DIR", dir),
+            ("DIR", DIR),
             ("SMALL", &sizes[0]),
             ("LARGE", &sizes[1]),
             ("RUNS", &counts[0]),
@@ -188,14 +190,17 @@ fn python_numbers(url: &str, dir: &str) -> Numbers {
 }
 
 fn main() {
-    let url = start_envd();
-    let scratch = scratch_dir();
-    let dir = scratch.path().to_str().expect("a UTF-8 temporary path").to_owned();
+    // SAFETY: no other thread runs yet; the testkit reads this when it starts the server.
+    unsafe { std::env::set_var("E2B_TEST_ENVD", release_envd()) };
+    let Some(server) = e2b_local::testkit::shared_server("sdk benchmark") else {
+        eprintln!("the SDK benchmark needs a host that can run local sandboxes (root, mmdebstrap, nftables)");
+        std::process::exit(1);
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let rust = runtime.block_on(rust_numbers(&url, &dir));
-    let python = python_numbers(&url, &dir);
+    let rust = runtime.block_on(rust_numbers(server));
+    let python = python_numbers(server);
 
-    println!("e2b SDK benchmark: Rust vs the official Python SDK (e2b==2.45.1), same envd, same run");
+    println!("e2b SDK benchmark: Rust vs the official Python SDK (e2b==2.45.1), same local server, same run");
     println!("{:<34} {:>12} {:>12} {:>10}  target", "", "rust", "python", "ratio");
     let latency = |name: &str, r: f64, p: f64| {
         println!("{name:<34} {r:>10.3}ms {p:>10.3}ms {:>9.2}x  <= 0.5x (Rust/Python)", r / p);

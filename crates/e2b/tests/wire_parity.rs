@@ -536,6 +536,37 @@ fn normalize(request: &Recorded) -> Normalized {
     Normalized { method: request.method.clone(), path: request.path.clone(), query, headers, body }
 }
 
+/// Runs `script` with the official Python SDK against a fresh double serving
+/// [`envd_rpcs`]; returns the double (with the recorded requests) and the script's output.
+async fn python_against_a_double(script: &'static str) -> (Fake, String) {
+    let python = tokio::task::spawn_blocking(e2b_tests::interop::python_e2b)
+        .await
+        .unwrap()
+        .expect("installing the official Python SDK (e2b==2.45.1) into .interop/");
+    let fake = Fake::start().await;
+    fake.serve_rpc(envd_rpcs());
+    let url = fake.url.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        e2b_tests::interop::run_python(
+            &python,
+            script,
+            &[
+                ("E2B_API_URL", url.as_str()),
+                ("E2B_SANDBOX_URL", url.as_str()),
+                ("E2B_API_KEY", API_KEY),
+                ("E2B_DOMAIN", ""),
+                ("E2B_DEBUG", "false"),
+                ("NO_PROXY", "*"),
+                ("no_proxy", "*"),
+            ],
+        )
+    })
+    .await
+    .unwrap()
+    .expect("the Python script ran");
+    (fake, output)
+}
+
 /// A signed URL without its `signature` and `signature_expiration` parameters, and those
 /// two values.
 fn split_signature(url: &str) -> (String, (u64, String)) {
@@ -571,32 +602,7 @@ fn by_step(requests: &[Recorded]) -> BTreeMap<String, Vec<&Recorded>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rust_sdk_sends_what_the_official_python_sdk_sends() {
-    let python = tokio::task::spawn_blocking(e2b_tests::interop::python_e2b)
-        .await
-        .unwrap()
-        .expect("installing the official Python SDK (e2b==2.45.1) into .interop/");
-
-    let python_fake = Fake::start().await;
-    python_fake.serve_rpc(envd_rpcs());
-    let url = python_fake.url.clone();
-    let output = tokio::task::spawn_blocking(move || {
-        e2b_tests::interop::run_python(
-            &python,
-            SCRIPT,
-            &[
-                ("E2B_API_URL", url.as_str()),
-                ("E2B_SANDBOX_URL", url.as_str()),
-                ("E2B_API_KEY", API_KEY),
-                ("E2B_DOMAIN", ""),
-                ("E2B_DEBUG", "false"),
-                ("NO_PROXY", "*"),
-                ("no_proxy", "*"),
-            ],
-        )
-    })
-    .await
-    .unwrap()
-    .expect("the Python script ran");
+    let (python_fake, output) = python_against_a_double(SCRIPT).await;
     let python_urls: Value = serde_json::from_str(output.trim().lines().last().unwrap()).unwrap();
 
     let rust_fake = Fake::start().await;
@@ -699,31 +705,7 @@ asyncio.run(main())
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_dir_sends_what_the_async_python_sdk_sends() {
-    let python = tokio::task::spawn_blocking(e2b_tests::interop::python_e2b)
-        .await
-        .unwrap()
-        .expect("installing the official Python SDK (e2b==2.45.1) into .interop/");
-    let python_fake = Fake::start().await;
-    python_fake.serve_rpc(envd_rpcs());
-    let url = python_fake.url.clone();
-    tokio::task::spawn_blocking(move || {
-        e2b_tests::interop::run_python(
-            &python,
-            ASYNC_WATCH_SCRIPT,
-            &[
-                ("E2B_API_URL", url.as_str()),
-                ("E2B_SANDBOX_URL", url.as_str()),
-                ("E2B_API_KEY", API_KEY),
-                ("E2B_DOMAIN", ""),
-                ("E2B_DEBUG", "false"),
-                ("NO_PROXY", "*"),
-                ("no_proxy", "*"),
-            ],
-        )
-    })
-    .await
-    .unwrap()
-    .expect("the Python script ran");
+    let (python_fake, _) = python_against_a_double(ASYNC_WATCH_SCRIPT).await;
 
     let rust_fake = Fake::start().await;
     rust_fake.serve_rpc(envd_rpcs());

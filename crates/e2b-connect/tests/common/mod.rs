@@ -257,3 +257,13 @@ pub async fn raw_request(
     let (parts, body) = response.into_parts();
     (parts.status, parts.headers, body.collect().await.unwrap().to_bytes())
 }
+
+/// One Connect envelope: flags, big-endian length, payload.
+pub fn envelope(flags: u8, payload: &[u8]) -> Bytes {
+    use bytes::BufMut as _;
+    let mut b = bytes::BytesMut::new();
+    b.put_u8(flags);
+    b.put_u32(payload.len() as u32);
+    b.put_slice(payload);
+    b.freeze()
+}

@@ -6,6 +6,64 @@ use std::collections::BTreeMap;
 use e2b_api::control::types;
 use serde_json::{Map, Value, json};
 
+/// The egress setters [`NetworkConfig`] and [`NetworkUpdate`] share (same fields, same
+/// meaning), each documented with an example for its type.
+macro_rules! egress_setters {
+    ($ty:ident) => {
+        /// Sets the allowed destinations: CIDRs, IPs or domain names (also `*.example.com`).
+        ///
+        /// # Example
+        ///
+        /// ```
+        #[doc = concat!("let n = e2b::", stringify!($ty), "::new().allow_out([\"1.1.1.1\"]);")]
+        /// assert_eq!(n.allow_out, Some(vec!["1.1.1.1".to_string()]));
+        /// ```
+        pub fn allow_out<I: IntoIterator<Item = S>, S: Into<String>>(mut self, destinations: I) -> Self {
+            self.allow_out = Some(destinations.into_iter().map(Into::into).collect());
+            self
+        }
+
+        /// Sets the denied destinations: CIDRs or IPs.
+        ///
+        /// # Example
+        ///
+        /// ```
+        #[doc = concat!("let n = e2b::", stringify!($ty), "::new().deny_out([\"0.0.0.0/0\"]);")]
+        /// assert_eq!(n.deny_out.unwrap()[0], "0.0.0.0/0");
+        /// ```
+        pub fn deny_out<I: IntoIterator<Item = S>, S: Into<String>>(mut self, destinations: I) -> Self {
+            self.deny_out = Some(destinations.into_iter().map(Into::into).collect());
+            self
+        }
+
+        /// Adds a transform rule for requests to `host`.
+        ///
+        /// # Example
+        ///
+        /// ```
+        #[doc = concat!("let n = e2b::", stringify!($ty), "::new().rule(\"a.io\", e2b::NetworkRule::headers([(\"X-Team\", \"1\")]));")]
+        /// assert_eq!(n.rules.unwrap()["a.io"].len(), 1);
+        /// ```
+        pub fn rule(mut self, host: impl Into<String>, rule: NetworkRule) -> Self {
+            self.rules.get_or_insert_with(BTreeMap::new).entry(host.into()).or_default().push(rule);
+            self
+        }
+
+        /// Sends the sandbox's egress through a SOCKS5 proxy.
+        ///
+        /// # Example
+        ///
+        /// ```
+        #[doc = concat!("let n = e2b::", stringify!($ty), "::new().egress_proxy(e2b::EgressProxy::new(\"proxy:1080\").credentials(\"u\", \"p\"));")]
+        /// assert_eq!(n.egress_proxy.unwrap().address, "proxy:1080");
+        /// ```
+        pub fn egress_proxy(mut self, proxy: EgressProxy) -> Self {
+            self.egress_proxy = Some(proxy);
+            self
+        }
+    };
+}
+
 /// A sandbox's network configuration, as given to
 /// [`SandboxBuilder::network`](crate::SandboxBuilder::network) and reported
 /// by [`Client::get_info`](crate::Client::get_info). Unset fields leave the
@@ -43,6 +101,8 @@ pub struct NetworkConfig {
 }
 
 impl NetworkConfig {
+    egress_setters!(NetworkConfig);
+
     /// Nothing set.
     ///
     /// # Example
@@ -52,32 +112,6 @@ impl NetworkConfig {
     /// ```
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sets the allowed destinations.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let n = e2b::NetworkConfig::new().allow_out(["1.1.1.1"]);
-    /// assert_eq!(n.allow_out, Some(vec!["1.1.1.1".to_string()]));
-    /// ```
-    pub fn allow_out<I: IntoIterator<Item = S>, S: Into<String>>(mut self, destinations: I) -> Self {
-        self.allow_out = Some(destinations.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Sets the denied destinations.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let n = e2b::NetworkConfig::new().deny_out(["0.0.0.0/0"]);
-    /// assert_eq!(n.deny_out.unwrap()[0], "0.0.0.0/0");
-    /// ```
-    pub fn deny_out<I: IntoIterator<Item = S>, S: Into<String>>(mut self, destinations: I) -> Self {
-        self.deny_out = Some(destinations.into_iter().map(Into::into).collect());
-        self
     }
 
     /// Whether the sandbox's ports are public.
@@ -102,36 +136,6 @@ impl NetworkConfig {
     /// ```
     pub fn mask_request_host(mut self, mask: impl Into<String>) -> Self {
         self.mask_request_host = Some(mask.into());
-        self
-    }
-
-    /// Adds a transform rule for requests to `host`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use e2b::{NetworkConfig, NetworkRule};
-    ///
-    /// let n = NetworkConfig::new().rule("a.io", NetworkRule::headers([("X-Team", "1")]));
-    /// assert_eq!(n.rules.unwrap()["a.io"].len(), 1);
-    /// ```
-    pub fn rule(mut self, host: impl Into<String>, rule: NetworkRule) -> Self {
-        self.rules.get_or_insert_with(BTreeMap::new).entry(host.into()).or_default().push(rule);
-        self
-    }
-
-    /// Sends the sandbox's egress through a SOCKS5 proxy.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use e2b::{EgressProxy, NetworkConfig};
-    ///
-    /// let n = NetworkConfig::new().egress_proxy(EgressProxy::new("proxy:1080").credentials("u", "p"));
-    /// assert_eq!(n.egress_proxy.unwrap().address, "proxy:1080");
-    /// ```
-    pub fn egress_proxy(mut self, proxy: EgressProxy) -> Self {
-        self.egress_proxy = Some(proxy);
         self
     }
 
@@ -341,6 +345,8 @@ pub struct NetworkUpdate {
 }
 
 impl NetworkUpdate {
+    egress_setters!(NetworkUpdate);
+
     /// Nothing set: an update that clears every egress rule.
     ///
     /// # Example
@@ -350,62 +356,6 @@ impl NetworkUpdate {
     /// ```
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Sets the allowed destinations.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let u = e2b::NetworkUpdate::new().allow_out(["1.1.1.1"]);
-    /// assert_eq!(u.allow_out, Some(vec!["1.1.1.1".to_string()]));
-    /// ```
-    pub fn allow_out<I: IntoIterator<Item = S>, S: Into<String>>(mut self, destinations: I) -> Self {
-        self.allow_out = Some(destinations.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Sets the denied destinations.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let u = e2b::NetworkUpdate::new().deny_out(["0.0.0.0/0"]);
-    /// assert_eq!(u.deny_out.unwrap()[0], "0.0.0.0/0");
-    /// ```
-    pub fn deny_out<I: IntoIterator<Item = S>, S: Into<String>>(mut self, destinations: I) -> Self {
-        self.deny_out = Some(destinations.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Adds a transform rule for requests to `host`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use e2b::{NetworkRule, NetworkUpdate};
-    ///
-    /// let u = NetworkUpdate::new().rule("a.io", NetworkRule::headers([("X-Team", "1")]));
-    /// assert_eq!(u.rules.unwrap()["a.io"].len(), 1);
-    /// ```
-    pub fn rule(mut self, host: impl Into<String>, rule: NetworkRule) -> Self {
-        self.rules.get_or_insert_with(BTreeMap::new).entry(host.into()).or_default().push(rule);
-        self
-    }
-
-    /// Sends the sandbox's egress through a SOCKS5 proxy.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use e2b::{EgressProxy, NetworkUpdate};
-    ///
-    /// let u = NetworkUpdate::new().egress_proxy(EgressProxy::new("proxy:1080"));
-    /// assert!(u.egress_proxy.is_some());
-    /// ```
-    pub fn egress_proxy(mut self, proxy: EgressProxy) -> Self {
-        self.egress_proxy = Some(proxy);
-        self
     }
 
     /// Whether the sandbox may reach the internet at all.
