@@ -96,7 +96,7 @@ async fn main() {
         .templates_dir(templates)
         .instance("bench")
         .address_pool("10.90.0.0/22".parse().unwrap());
-    let rt = Runtime::new(config).await.expect("runtime").with_progress(|p| eprintln!("template: {p:?}"));
+    let rt = Runtime::new(config).await.expect("runtime").with_progress(e2b_local::cli::print_progress);
     rt.ensure_base_template().await.expect("base template");
 
     // Baseline: bare unshare + fork/exec.
