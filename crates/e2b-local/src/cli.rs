@@ -41,8 +41,9 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1", env = "E2B_LOCAL_BIND")]
     pub bind: IpAddr,
 
-    /// API key to accept, of the form e2b_<hex>; without it, the key made on first start
-    /// (kept in the state database) is used. Printed at start.
+    /// API key to accept, of the form e2b_<hex>: the only one accepted while given, and not
+    /// remembered. Without it, the key made on first start (kept in the state database) is
+    /// used. Printed at start.
     #[arg(long, env = "E2B_LOCAL_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
 

@@ -552,3 +552,60 @@ impl Drop for RemovedOnDrop {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_given_by_flag_is_accepted_only_while_given() {
+    use e2b_local::runtime::RuntimeConfig;
+    use e2b_local::server::{LocalServer, ServerConfig};
+    if !testkit::host_ready("a_key_given_by_flag") {
+        return;
+    }
+    let pid = std::process::id();
+    let instance = format!("y{}", pid % 100_000);
+    let pool: e2b_local::runtime::Ipv4Cidr = format!("10.96.{}.0/22", (pid % 64) * 4).parse().unwrap();
+    let state = PathBuf::from(testkit::TEST_ROOT).join("runs").join(&instance);
+    let _state = RemovedOnDrop(state.clone());
+    let config = |key: Option<&str>| {
+        let runtime = RuntimeConfig::new(testkit::envd_path())
+            .root(&state)
+            .templates_dir(testkit::templates_dir())
+            .instance(&instance)
+            .address_pool(pool);
+        let any = "127.0.0.1:0".parse().unwrap();
+        let config = ServerConfig::new(runtime).api_addr(any).sandbox_addr(any);
+        match key {
+            Some(key) => config.api_key(key),
+            None => config,
+        }
+    };
+    let status = |api_url: String, key: &str| {
+        let key = key.to_string();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{api_url}/v2/sandboxes"))
+                .header("X-API-Key", key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let given = "e2b_0123456789abcdef0123456789abcdef";
+
+    let generated = LocalServer::start(config(None)).await.unwrap();
+    let remembered = generated.api_key().to_string();
+    generated.shutdown().await.unwrap();
+
+    let flagged = LocalServer::start(config(Some(given))).await.unwrap();
+    assert_eq!(flagged.api_key(), given);
+    assert_eq!(status(flagged.api_url(), given).await, 200);
+    assert_eq!(status(flagged.api_url(), &remembered).await, 401, "only the given key while it is given");
+    flagged.shutdown().await.unwrap();
+
+    let again = LocalServer::start(config(None)).await.unwrap();
+    assert_eq!(again.api_key(), remembered, "the generated key is remembered");
+    assert_eq!(status(again.api_url(), given).await, 401, "a key given once is not remembered");
+    assert_eq!(status(again.api_url(), &remembered).await, 200);
+    again.shutdown().await.unwrap();
+}

@@ -113,8 +113,9 @@ impl ServerConfig {
         self
     }
 
-    /// An API key to accept (and print), of the form `e2b_<hex>`. Without one, the key
-    /// created on the first start is used.
+    /// The API key to accept (and print), of the form `e2b_<hex>`: the only one accepted
+    /// while the server runs, and not remembered afterwards. Without one, the key created
+    /// on the first start (kept in the state database) is used.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
         self
@@ -212,13 +213,16 @@ impl LocalServer {
         let state = Arc::new(State::new(runtime, store, limits)?);
         state.reconcile().await?;
         let api_key = match config.api_key {
-            Some(key) => key,
-            None => match state.keys().into_iter().next() {
-                Some(key) => key,
-                None => state::new_api_key(),
-            },
+            Some(key) => {
+                state.accept_only(&key);
+                key
+            }
+            None => {
+                let key = state.keys().into_iter().next().unwrap_or_else(state::new_api_key);
+                state.add_key(&key)?;
+                key
+            }
         };
-        state.add_key(&api_key)?;
 
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();

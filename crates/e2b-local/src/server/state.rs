@@ -97,6 +97,12 @@ impl State {
         Ok(())
     }
 
+    /// Accepts `key` alone for this run, without storing it: a key given on the command
+    /// line or in the environment is valid while it is given, not in later runs.
+    pub(crate) fn accept_only(&self, key: &str) {
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = HashSet::from([key.to_string()]);
+    }
+
     pub(crate) fn keys(&self) -> Vec<String> {
         self.store.api_keys().unwrap_or_default()
     }
