@@ -153,7 +153,8 @@ for _ in range(LARGES):
 stream_rate = LARGES * LARGE / 2**20 / (time.perf_counter() - t)
 sbx.kill()
 print(json.dumps({"run_p50": pct(run, .5), "run_p99": pct(run, .99), "small_p50": pct(pair, .5),
-                  "small_p99": pct(pair, .99), "large_mib_s": large_rate, "stream_mib_s": stream_rate}))
+                  "small_p99": pct(pair, .99), "large_mib_s": large_rate, "stream_mib_s": stream_rate}), flush=True)
+os._exit(0)
 "#;
 
 fn python_numbers(server: &e2b_local::testkit::TestServer) -> Numbers {

@@ -175,7 +175,10 @@ print(json.dumps({
     "download_user": sbx.download_url("rel/path.txt", user="root"),
     "upload": sbx.upload_url("/home/user/in.csv"),
     "download_expiring": sbx.download_url("/home/user/a.txt", user="user", use_signature_expiration=3600),
-}))
+}), flush=True)
+# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
+# (SIGSEGV/SIGABRT) after everything succeeded.
+os._exit(0)
 "#;
 
 /// The same operations with the Rust SDK; returns the signed URLs.
@@ -698,9 +701,12 @@ async def main():
     handle = await sbx.files.watch_dir("/tmp", lambda e: None, user="root")
     await handle.stop()
     step("done")
-    print("{}")
+    print("{}", flush=True)
 
 asyncio.run(main())
+# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
+# (SIGSEGV/SIGABRT) after everything succeeded.
+os._exit(0)
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -195,7 +195,12 @@ except CommandExitException as e:
 assert b"30 100" in output, bytes(output)
 ph = sbx.pty.create(PtySize(rows=24, cols=80))
 assert sbx.pty.kill(ph.pid) is True
-print("sync ok")
+print("sync ok", flush=True)
+# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
+# (SIGSEGV/SIGABRT) after everything succeeded.
+import sys
+sys.stdout.flush()
+os._exit(0)
 "#;
 
 /// The synchronous SDK: commands (run, background, list, connect,
@@ -293,6 +298,11 @@ async def main():
     print("async ok")
 
 asyncio.run(main())
+# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
+# (SIGSEGV/SIGABRT) after everything succeeded.
+import sys
+sys.stdout.flush()
+os._exit(0)
 "#;
 
 /// The asynchronous SDK: commands with callbacks, background/connect/
@@ -361,7 +371,12 @@ try:
 except AuthenticationException:
     pass
 assert sbx.is_running()
-print("secure ok")
+print("secure ok", flush=True)
+# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
+# (SIGSEGV/SIGABRT) after everything succeeded.
+import sys
+sys.stdout.flush()
+os._exit(0)
 "#;
 
 /// Secure mode: a token set through /init is required on every call the
@@ -426,6 +441,11 @@ async def main():
     print("async secure ok")
 
 asyncio.run(main())
+# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
+# (SIGSEGV/SIGABRT) after everything succeeded.
+import sys
+sys.stdout.flush()
+os._exit(0)
 "#;
 
 /// Secure mode through the asynchronous SDK: the token on every call (streaming watch
