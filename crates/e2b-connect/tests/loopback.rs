@@ -583,3 +583,31 @@ async fn the_server_enforces_connect_timeout_ms_by_itself() {
     assert_eq!(status, 200);
     assert_eq!(end_stream(&body)["error"]["code"], "deadline_exceeded");
 }
+
+#[tokio::test]
+async fn the_connect_timeout_ends_calls_to_a_host_that_does_not_answer() {
+    // A listener that never accepts, its queue filled: further handshakes go unanswered
+    // (the kernel drops their SYNs), as with a host that is down.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let _listener = socket.listen(0).unwrap();
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        let connect = tokio::net::TcpStream::connect(addr);
+        if let Ok(Ok(stream)) = tokio::time::timeout(Duration::from_millis(200), connect).await {
+            held.push(stream);
+        }
+    }
+    let client = Client::builder().connect_timeout(Duration::from_millis(300)).build().unwrap();
+    let url = format!("http://{addr}");
+    let call = client.unary::<_, ListResponse>(&url, process_methods::LIST, Request::new(ListRequest {}));
+    // The outer limit only keeps a client that ignores its connect timeout from hanging the test.
+    let err = tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("the connect timeout ended the call")
+        .expect_err("nobody answered");
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(err.code(), Code::Unavailable);
+    drop(held);
+}
