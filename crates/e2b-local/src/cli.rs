@@ -72,6 +72,12 @@ pub struct ServeArgs {
     #[arg(long, env = "E2B_LOCAL_ENVD")]
     pub envd: Option<PathBuf>,
 
+    /// Domain reported to SDKs, which build `get_host` names `<port>-<sandboxID>.<domain>`
+    /// from it; they must reach the sandbox port. Default: localhost:<sandbox-port>
+    /// (`*.localhost` reaches this machine in browsers and curl).
+    #[arg(long, env = "E2B_LOCAL_DOMAIN")]
+    pub domain: Option<String>,
+
     /// Let setuid programs such as `sudo` raise privileges inside sandboxes (the `base`
     /// template's user has passwordless sudo, as on E2B). Off by default: sandbox processes
     /// run with no_new_privs, and commands needing root run as user `root` through envd.
@@ -113,6 +119,9 @@ impl ServeArgs {
             .on_template_progress(print_progress);
         if let Some(key) = &self.api_key {
             config = config.api_key(key);
+        }
+        if let Some(domain) = &self.domain {
+            config = config.domain(domain);
         }
         Ok(config)
     }

@@ -68,6 +68,7 @@ pub struct ServerConfig {
     database: Option<PathBuf>,
     max_timeout: Duration,
     parallel_creates: usize,
+    domain: Option<String>,
     progress: Option<Arc<dyn Fn(TemplateProgress) + Send + Sync>>,
 }
 
@@ -97,6 +98,7 @@ impl ServerConfig {
             database: None,
             max_timeout: Duration::from_secs(24 * 3600),
             parallel_creates: 8,
+            domain: None,
             progress: None,
         }
     }
@@ -104,6 +106,21 @@ impl ServerConfig {
     /// Where the control-plane API listens (port 0: any free port).
     pub fn api_addr(mut self, addr: SocketAddr) -> Self {
         self.api_addr = addr;
+        self
+    }
+
+    /// The domain reported to SDKs, from which they build `<port>-<sandboxID>.<domain>`
+    /// for `get_host`: it must lead to the envd router. Default `localhost:<router port>`
+    /// (`*.localhost` names reach this machine in browsers and curl).
+    ///
+    /// ```
+    /// use e2b_local::runtime::RuntimeConfig;
+    /// use e2b_local::server::ServerConfig;
+    /// let config = ServerConfig::new(RuntimeConfig::new("/usr/local/bin/envd")).domain("sandbox.lan:49983");
+    /// # let _ = config;
+    /// ```
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
         self
     }
 
@@ -209,7 +226,9 @@ impl LocalServer {
             runtime = runtime.with_progress(move |p| progress(p));
         }
         let store = store::Store::open(&database)?;
-        let limits = Limits { max_timeout: config.max_timeout, parallel_creates: config.parallel_creates };
+        let domain = config.domain.unwrap_or_else(|| format!("localhost:{}", sandbox_addr.port()));
+        let limits =
+            Limits { max_timeout: config.max_timeout, parallel_creates: config.parallel_creates, domain };
         let state = Arc::new(State::new(runtime, store, limits)?);
         state.reconcile().await?;
         let api_key = match config.api_key {

@@ -54,6 +54,9 @@ impl Entry {
 pub(crate) struct Limits {
     pub(crate) max_timeout: Duration,
     pub(crate) parallel_creates: usize,
+    /// The `domain` reported to SDKs, which build `<port>-<sandboxID>.<domain>` from it
+    /// (`get_host`).
+    pub(crate) domain: String,
 }
 
 pub(crate) struct State {
@@ -281,7 +284,7 @@ impl State {
         api::Sandbox {
             alias: r.alias,
             client_id: CLIENT_ID.into(),
-            domain: None,
+            domain: Some(self.limits.domain.clone()),
             envd_access_token: r.access_token,
             envd_version: api::EnvdVersion(envd::ENVD_VERSION.into()),
             sandbox_id: r.id,
@@ -298,7 +301,7 @@ impl State {
             client_id: CLIENT_ID.into(),
             cpu_count: cpu_count(r.cpu_count),
             disk_size_mb: api::DiskSizeMb(clamp_i32(r.disk_mb)),
-            domain: None,
+            domain: Some(self.limits.domain.clone()),
             end_at: r.end_at,
             envd_access_token: r.access_token.clone(),
             envd_version: api::EnvdVersion(envd::ENVD_VERSION.into()),

@@ -123,6 +123,9 @@ def main():
     assert len(sbx.sandbox_id) > 0
     assert sbx._envd_access_token, "secure=True (the default) must yield an envd access token"
     assert sbx.is_running()
+    # get_host names lead to the server's router (`*.localhost` reaches this machine).
+    router_port = SANDBOX_URL.rsplit(":", 1)[1]
+    eq(sbx.get_host(8000), f"8000-{sbx.sandbox_id}.localhost:{router_port}", "get_host")
     r = run(sbx, "echo $FOO")
     assert r.stdout == "bar-from-create\n", f"create envs not visible: {r.stdout!r}"
     r = run(sbx, "echo $FOO", envs={"FOO": "from-command"})
