@@ -139,18 +139,29 @@ impl Drop for NodeServer {
     }
 }
 
-fn node_server(dir: &std::path::Path, descriptors: &str) -> Option<NodeServer> {
-    let mut server = Command::new("node")
-        .args([dir.join("server.mjs").display().to_string(), descriptors.to_string(), "1.1".into()])
+/// Starts `node <script> <args>` in `dir` with stdin and stdout piped; returns the child
+/// and the first line it printed.
+fn spawn_node(dir: &std::path::Path, script: &str, args: &[String]) -> Option<(std::process::Child, String)> {
+    let mut child = Command::new("node")
+        .arg(dir.join(script))
+        .args(args)
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .ok()?;
     let mut line = String::new();
-    BufReader::new(server.stdout.as_mut()?).read_line(&mut line).ok()?;
+    BufReader::new(child.stdout.as_mut()?).read_line(&mut line).ok()?;
+    Some((child, line))
+}
+
+fn node_server(dir: &std::path::Path, descriptors: &str) -> Option<NodeServer> {
+    let (child, line) = spawn_node(dir, "server.mjs", &[descriptors.to_string(), "1.1".into()])?;
+    // Killed on drop, also when it did not say its port.
+    let mut server = NodeServer(child, 0);
     let port = serde_json::from_str::<serde_json::Value>(&line).ok()?["port"].as_u64()?;
-    Some(NodeServer(server, u16::try_from(port).ok()?))
+    server.1 = u16::try_from(port).ok()?;
+    Some(server)
 }
 
 fn node_baseline(dir: &std::path::Path, descriptors: &str) -> Option<serde_json::Value> {
@@ -184,21 +195,13 @@ fn node_idle_memory(dir: &std::path::Path, descriptors: &str) -> Option<f64> {
     };
     std::thread::sleep(Duration::from_millis(300));
     let before = server_rss(server.0.id())?;
-    let mut client = Command::new("node")
-        .args([
-            dir.join("bench.mjs").display().to_string(),
-            format!("http://127.0.0.1:{}", server.1),
-            descriptors.to_string(),
-            "idle".into(),
-            IDLE_CONNECTIONS.to_string(),
-        ])
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let mut line = String::new();
-    BufReader::new(client.stdout.as_mut()?).read_line(&mut line).ok()?;
+    let args = [
+        format!("http://127.0.0.1:{}", server.1),
+        descriptors.to_string(),
+        "idle".into(),
+        IDLE_CONNECTIONS.to_string(),
+    ];
+    let (mut client, line) = spawn_node(dir, "bench.mjs", &args)?;
     let after = server_rss(server.0.id())?;
     let _ = client.stdin.take()?.write_all(b"");
     let _ = client.wait();

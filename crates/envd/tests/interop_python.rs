@@ -50,14 +50,19 @@ async fn setup(token: Option<&str>) -> Setup {
 
 /// Runs `script` with the SDK's interpreter, bounded in time; panics with
 /// its output when it fails.
+/// Appended to every script: once it succeeded, exit without interpreter finalization,
+/// where the SDK's native HTTP client (pyqwest) can crash (SIGSEGV/SIGABRT).
+const EPILOGUE: &str = "\nimport os, sys\nsys.stdout.flush()\nos._exit(0)\n";
+
 async fn python(setup: &Setup, script: &str, extra: &[(&str, &str)]) -> String {
+    let script = format!("{script}{EPILOGUE}");
     let interpreter = tokio::task::spawn_blocking(e2b_tests::interop::python_e2b)
         .await
         .unwrap()
         .expect("installing e2b==2.45.1");
     let mut command = tokio::process::Command::new(interpreter);
     command
-        .args(["-c", script])
+        .args(["-c", &script])
         .env("E2B_DEBUG", "true")
         .env("E2B_SANDBOX_URL", setup.envd.url(""))
         .env("TEST_USER", &setup.user.name)
@@ -196,11 +201,6 @@ assert b"30 100" in output, bytes(output)
 ph = sbx.pty.create(PtySize(rows=24, cols=80))
 assert sbx.pty.kill(ph.pid) is True
 print("sync ok", flush=True)
-# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
-# (SIGSEGV/SIGABRT) after everything succeeded.
-import sys
-sys.stdout.flush()
-os._exit(0)
 "#;
 
 /// The synchronous SDK: commands (run, background, list, connect,
@@ -298,11 +298,6 @@ async def main():
     print("async ok")
 
 asyncio.run(main())
-# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
-# (SIGSEGV/SIGABRT) after everything succeeded.
-import sys
-sys.stdout.flush()
-os._exit(0)
 "#;
 
 /// The asynchronous SDK: commands with callbacks, background/connect/
@@ -372,11 +367,6 @@ except AuthenticationException:
     pass
 assert sbx.is_running()
 print("secure ok", flush=True)
-# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
-# (SIGSEGV/SIGABRT) after everything succeeded.
-import sys
-sys.stdout.flush()
-os._exit(0)
 "#;
 
 /// Secure mode: a token set through /init is required on every call the
@@ -441,11 +431,6 @@ async def main():
     print("async secure ok")
 
 asyncio.run(main())
-# Skip interpreter finalization: the SDK's native HTTP client (pyqwest) can crash there
-# (SIGSEGV/SIGABRT) after everything succeeded.
-import sys
-sys.stdout.flush()
-os._exit(0)
 "#;
 
 /// Secure mode through the asynchronous SDK: the token on every call (streaming watch
