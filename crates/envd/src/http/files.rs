@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -554,8 +554,7 @@ fn gunzip(
 }
 
 enum Piece {
-    /// About a megabyte of the body, as the chunks it arrived in.
-    Data(Vec<Bytes>),
+    Data(Bytes),
     /// Everything arrived: the file may be put in place.
     Done,
 }
@@ -645,16 +644,15 @@ fn write_atomically(
             HttpError::internal(format!("error writing file: {e}"))
         }
     };
-    // The body arrives in batches of about a megabyte, each written with one writev: no
-    // copy into a buffer of our own, few system calls and few hand-overs between threads.
-    let mut file = file;
+    let mut writer = BufWriter::with_capacity(READ_CHUNK, file);
     loop {
         match pieces.blocking_recv() {
-            Some(Piece::Data(mut chunks)) => write_chunks(&mut file, &mut chunks).map_err(write_error)?,
+            Some(Piece::Data(data)) => writer.write_all(&data).map_err(write_error)?,
             Some(Piece::Done) => break,
             None => return Err(HttpError::bad_request("upload aborted before the body was complete")),
         }
     }
+    let file = writer.into_inner().map_err(|e| write_error(e.into_error()))?;
     let stored = metadata::write(&file, metadata)
         .map_err(|e| HttpError::internal(format!("error writing metadata: {e}")))?;
     drop(file);
@@ -662,28 +660,6 @@ fn write_atomically(
         .map_err(|e| HttpError::internal(format!("error moving the uploaded file into place: {e}")))?;
     temp.keep();
     Ok(stored && !metadata.is_empty())
-}
-
-/// Bytes of the body handed to the writer (and written) at once.
-const WRITE_BATCH: usize = 1 << 20;
-/// Chunks in one batch (one writev: well under the kernel's IOV_MAX of 1024).
-const MAX_SLICES: usize = 256;
-
-/// Writes every chunk (with as few `writev` calls as the kernel allows) and empties the list.
-fn write_chunks(file: &mut File, chunks: &mut Vec<Bytes>) -> io::Result<()> {
-    let mut slices: Vec<io::IoSlice<'_>> = chunks.iter().map(|c| io::IoSlice::new(c)).collect();
-    let mut rest = &mut slices[..];
-    while !rest.is_empty() {
-        match file.write_vectored(rest) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    drop(slices);
-    chunks.clear();
-    Ok(())
 }
 
 /// Streams one file's data to disk.
@@ -700,21 +676,12 @@ async fn write_one(
         write_atomically(&dest_for_writer, ids, &metadata_for_writer, rx)
     });
     let mut body_error = None;
-    let mut batch: Vec<Bytes> = Vec::new();
-    let mut batch_len = 0;
-    let mut writer_alive = true;
     while let Some(chunk) = data.next().await {
         match chunk {
             Ok(chunk) if chunk.is_empty() => {}
             Ok(chunk) => {
-                batch_len += chunk.len();
-                batch.push(chunk);
-                if batch_len >= WRITE_BATCH || batch.len() >= MAX_SLICES {
-                    batch_len = 0;
-                    if tx.send(Piece::Data(std::mem::take(&mut batch))).await.is_err() {
-                        writer_alive = false;
-                        break; // The writer failed; its error explains why.
-                    }
+                if tx.send(Piece::Data(chunk)).await.is_err() {
+                    break; // The writer failed; its error explains why.
                 }
             }
             Err(e) => {
@@ -723,10 +690,7 @@ async fn write_one(
             }
         }
     }
-    if body_error.is_none() && writer_alive {
-        if !batch.is_empty() {
-            let _ = tx.send(Piece::Data(batch)).await;
-        }
+    if body_error.is_none() {
         let _ = tx.send(Piece::Done).await;
     }
     drop(tx);
