@@ -198,8 +198,7 @@ async fn sweep_dead_instances(embedded_dir: &Path, state_dir: &Path) {
         let instance = entry.file_name().to_string_lossy().into_owned();
         let pid: Option<u32> =
             std::fs::read_to_string(root.join("pid")).ok().and_then(|p| p.trim().parse().ok());
-        // SAFETY: kill(2) with signal 0 only checks that the process exists.
-        if pid.is_some_and(|pid| unsafe { libc::kill(pid as libc::pid_t, 0) } == 0) {
+        if pid.is_some_and(e2b_local::cli::process_exists) {
             continue;
         }
         let pool = embedded_pool(pid.unwrap_or(0));

@@ -215,10 +215,7 @@ impl Announcement {
     pub fn read(state_dir: &std::path::Path) -> Option<Self> {
         let bytes = std::fs::read(state_dir.join(Self::FILE_NAME)).ok()?;
         let found: Self = serde_json::from_slice(&bytes).ok()?;
-        // SAFETY: kill(2) with signal 0 only checks that the process exists.
-        let alive = unsafe { libc::kill(found.pid as libc::pid_t, 0) } == 0
-            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-        alive.then_some(found)
+        process_exists(found.pid).then_some(found)
     }
 
     /// Writes the announcement atomically (a reader never sees half of it).
@@ -242,6 +239,18 @@ impl Announcement {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// Whether a process with this pid exists (it may belong to another user).
+///
+/// ```
+/// assert!(e2b_local::cli::process_exists(std::process::id()));
+/// ```
+pub fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    // SAFETY: kill(2) with signal 0 only checks that the process exists.
+    let signalled = unsafe { libc::kill(pid, 0) } == 0;
+    signalled || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// Installs the stderr log subscriber with `filter` (EnvFilter syntax).

@@ -478,10 +478,10 @@ async fn logs_v2(AxumState(state): Shared, Path(id): Path<String>, RawQuery(raw)
         Some(other) => return Err(ApiError::bad_request(format!("invalid direction {other:?}"))),
     };
     let min_level = match param(&pairs, "level").filter(|v| !v.is_empty()) {
-        None => 0,
-        Some(level) => {
-            level_rank(level).ok_or_else(|| ApiError::bad_request(format!("invalid level {level:?}")))?
-        }
+        None => api::LogLevel::Debug,
+        Some(level) => level
+            .parse::<api::LogLevel>()
+            .map_err(|_| ApiError::bad_request(format!("invalid level {level:?}")))?,
     };
     let limit = log_limit(&pairs)?;
     // All of the retained log, filtered, then the page: `limit` entries from the cursor on
@@ -489,7 +489,8 @@ async fn logs_v2(AxumState(state): Shared, Path(id): Path<String>, RawQuery(raw)
     let mut logs: Vec<_> = log_entries(&state, &entry, usize::MAX)?
         .into_iter()
         .filter(|e| search.is_none_or(|s| e.message.contains(s)))
-        .filter(|e| level_rank(&e.level.to_string()).unwrap_or(0) >= min_level)
+        // LogLevel is ordered by severity.
+        .filter(|e| e.level >= min_level)
         .filter(|e| {
             let at = e.timestamp.timestamp_millis();
             cursor.is_none_or(|c| if backward { at <= c } else { at >= c })
@@ -500,17 +501,6 @@ async fn logs_v2(AxumState(state): Shared, Path(id): Path<String>, RawQuery(raw)
     }
     logs.truncate(limit);
     Ok(json(StatusCode::OK, &api::SandboxLogsV2Response { logs }))
-}
-
-/// Log levels in order of severity, as the API spells them.
-fn level_rank(level: &str) -> Option<u8> {
-    match level {
-        "debug" => Some(0),
-        "info" => Some(1),
-        "warn" => Some(2),
-        "error" => Some(3),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

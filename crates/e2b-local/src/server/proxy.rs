@@ -140,20 +140,20 @@ impl Proxy {
             parts.headers.insert(header::UPGRADE, protocol.clone());
         }
         let mut response = client.request(Request::from_parts(parts, body)).await?;
-        if let Some(client_side) = client_side
-            && response.status() == StatusCode::SWITCHING_PROTOCOLS
-        {
+        let switched = client_side.is_some() && response.status() == StatusCode::SWITCHING_PROTOCOLS;
+        if let Some(client_side) = client_side.filter(|_| switched) {
             let upstream_side = hyper::upgrade::on(&mut response);
             tokio::spawn(async move {
                 let (Ok(client), Ok(upstream)) = tokio::join!(client_side, upstream_side) else { return };
                 let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
                 let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
             });
-            let (parts, body) = response.into_parts();
-            return Ok(Response::from_parts(parts, body.map_err(|e| Box::new(e) as _).boxed()));
         }
         let (mut parts, body) = response.into_parts();
-        strip_hop_by_hop(&mut parts.headers);
+        // A switch keeps its Connection and Upgrade headers: they are the answer.
+        if !switched {
+            strip_hop_by_hop(&mut parts.headers);
+        }
         Ok(Response::from_parts(parts, body.map_err(|e| Box::new(e) as _).boxed()))
     }
 
