@@ -42,11 +42,12 @@ impl<T> fmt::Debug for EnvdRequest<T> {
 }
 
 impl<T: 'static> EnvdRequest<T> {
-    pub(crate) fn new<F>(operation: &'static str, send: F) -> Self
+    pub(crate) fn new<F, Fut>(operation: &'static str, send: F) -> Self
     where
-        F: FnOnce(Option<Duration>) -> BoxFuture<'static, Result<T>> + std::marker::Send + 'static,
+        F: FnOnce(Option<Duration>) -> Fut + std::marker::Send + 'static,
+        Fut: std::future::Future<Output = Result<T>> + std::marker::Send + 'static,
     {
-        Self { operation, request_timeout: None, send: Box::new(send) }
+        Self { operation, request_timeout: None, send: Box::new(move |timeout| Box::pin(send(timeout))) }
     }
 
     /// How long to wait for envd's answer (default: the configuration's request timeout;

@@ -14,7 +14,7 @@ use futures::{Stream, StreamExt as _};
 
 use crate::commands::handle::{BytesCallback, Chunk, OutputStream};
 use crate::commands::run::{DEFAULT_COMMAND_TIMEOUT, start_pid, stream_timeout};
-use crate::commands::{CommandResult, ProcessCore, Sink, kill, selector, send_input};
+use crate::commands::{CommandResult, ProcessCore, Sink, kill_request, selector, send_input_request};
 use crate::envd::NotFoundMeans;
 use crate::envd_request::EnvdRequest;
 use crate::error::Result;
@@ -121,11 +121,7 @@ impl Pty {
     /// # Ok(()) }
     /// ```
     pub fn send_stdin(&self, pid: u32, data: impl Into<Bytes>) -> EnvdRequest<()> {
-        const OP: &str = "send terminal input";
-        let (sandbox, input) = (self.sandbox.clone(), Input::Pty(data.into()));
-        EnvdRequest::new(OP, move |request_timeout| {
-            Box::pin(async move { send_input(&sandbox, pid, input, OP, request_timeout).await })
-        })
+        send_input_request(&self.sandbox, pid, Input::Pty(data.into()), "send terminal input")
     }
 
     /// Resizes a terminal.
@@ -140,14 +136,12 @@ impl Pty {
     pub fn resize(&self, pid: u32, size: PtySize) -> EnvdRequest<()> {
         const OP: &str = "resize terminal";
         let sandbox = self.sandbox.clone();
-        EnvdRequest::new(OP, move |request_timeout| {
-            Box::pin(async move {
-                let call = RpcCall::new(OP, None, NotFoundMeans::Other);
-                let request = pb::UpdateRequest { process: selector(pid), pty: size.to_proto() };
-                let _: pb::UpdateResponse =
-                    sandbox.envd.unary(methods::UPDATE, request, &call, request_timeout).await?;
-                Ok(())
-            })
+        EnvdRequest::new(OP, move |request_timeout| async move {
+            let call = RpcCall::new(OP, None, NotFoundMeans::Other);
+            let request = pb::UpdateRequest { process: selector(pid), pty: size.to_proto() };
+            let _: pb::UpdateResponse =
+                sandbox.envd.unary(methods::UPDATE, request, &call, request_timeout).await?;
+            Ok(())
         })
     }
 
@@ -161,10 +155,7 @@ impl Pty {
     /// # Ok(()) }
     /// ```
     pub fn kill(&self, pid: u32) -> EnvdRequest<bool> {
-        let envd = self.sandbox.envd.clone();
-        EnvdRequest::new("kill terminal", move |request_timeout| {
-            Box::pin(async move { kill(&envd, pid, request_timeout).await })
-        })
+        kill_request(&self.sandbox, pid, "kill terminal")
     }
 }
 

@@ -55,6 +55,37 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     ceiling.mul_f64(rand::random::<f64>().max(0.1))
 }
 
+/// Runs `attempt` again after each failure that `dropped` says was a dropped connection,
+/// as far as [`should_retry`] allows for `idempotency`, sleeping [`backoff`] between tries
+/// and never sleeping past `deadline`. Returns the last attempt's result.
+pub(crate) async fn after_dropped_connections<T, E, Fut>(
+    idempotency: Idempotency,
+    retries: u32,
+    deadline: Option<std::time::Instant>,
+    mut attempt: impl FnMut() -> Fut,
+    dropped: impl Fn(&E) -> bool,
+) -> Result<T, E>
+where
+    E: std::fmt::Display,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut tries = 0;
+    loop {
+        let err = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        let delay = backoff(tries);
+        let in_time = deadline.is_none_or(|d| std::time::Instant::now() + delay < d);
+        if !(dropped(&err) && in_time && should_retry(idempotency, Failure::Dropped, tries, retries)) {
+            return Err(err);
+        }
+        tracing::debug!(attempt = tries, error = %err, "retrying after a dropped connection");
+        tokio::time::sleep(delay).await;
+        tries += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use tracing::Instrument as _;
 
 use crate::envd::{Envd, NotFoundMeans};
 use crate::error::{Error, Phase, Result, Stage};
-use crate::retry::{self, Failure, Idempotency};
+use crate::retry::{self, Idempotency};
 
 /// Seconds between keepalive events envd sends on long streams.
 const KEEPALIVE_PING_INTERVAL: &str = "50";
@@ -105,37 +105,18 @@ impl Envd {
             rpc = path,
             sandbox_id = self.sandbox_id()
         );
-        let started = std::time::Instant::now();
-        let mut attempt = 0;
-        loop {
+        // A dropped connection is repeated for reads, with backoff, within the deadline.
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let send = || {
             let request = self.rpc_request(message.clone(), call, timeout, false);
-            let err = match self
-                .rpc
-                .unary::<Req, Resp>(&self.base_url, path, request)
-                .instrument(span.clone())
-                .await
-            {
-                Ok(response) => return Ok(Some(response.into_message())),
-                Err(e2b_connect::Error::Status(status)) if Some(status.code()) == expected => {
-                    return Ok(None);
-                }
-                Err(err) => err,
-            };
-            // A dropped connection is repeated for reads, with backoff, within the deadline.
-            if matches!(err, e2b_connect::Error::Transport(_))
-                && retry::should_retry(call.idempotency, Failure::Dropped, attempt, self.retries)
-            {
-                let delay = retry::backoff(attempt);
-                if timeout.is_none_or(|t| started.elapsed() + delay < t) {
-                    span.in_scope(
-                        || tracing::debug!(attempt, error = %err, "retrying after a dropped connection"),
-                    );
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                    continue;
-                }
-            }
-            return Err(self.rpc_error(call.stage(Phase::Respond), err, call.not_found).await);
+            self.rpc.unary::<Req, Resp>(&self.base_url, path, request).instrument(span.clone())
+        };
+        let dropped = |err: &e2b_connect::Error| matches!(err, e2b_connect::Error::Transport(_));
+        match retry::after_dropped_connections(call.idempotency, self.retries, deadline, send, dropped).await
+        {
+            Ok(response) => Ok(Some(response.into_message())),
+            Err(e2b_connect::Error::Status(status)) if Some(status.code()) == expected => Ok(None),
+            Err(err) => Err(self.rpc_error(call.stage(Phase::Respond), err, call.not_found).await),
         }
     }
 

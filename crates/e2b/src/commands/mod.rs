@@ -318,27 +318,25 @@ impl Commands {
     /// ```
     pub fn list(&self) -> EnvdRequest<Vec<ProcessInfo>> {
         let sandbox = self.sandbox.clone();
-        EnvdRequest::new("list processes", move |request_timeout| {
-            Box::pin(async move {
-                let call = RpcCall::new("list processes", None, NotFoundMeans::Other).idempotent();
-                let response: pb::ListResponse =
-                    sandbox.envd.unary(methods::LIST, pb::ListRequest {}, &call, request_timeout).await?;
-                Ok(response
-                    .processes
-                    .into_iter()
-                    .map(|process| {
-                        let config = process.config.unwrap_or_default();
-                        ProcessInfo {
-                            pid: process.pid,
-                            tag: process.tag,
-                            cmd: config.cmd,
-                            args: config.args,
-                            envs: config.envs,
-                            cwd: config.cwd,
-                        }
-                    })
-                    .collect())
-            })
+        EnvdRequest::new("list processes", move |request_timeout| async move {
+            let call = RpcCall::new("list processes", None, NotFoundMeans::Other).idempotent();
+            let response: pb::ListResponse =
+                sandbox.envd.unary(methods::LIST, pb::ListRequest {}, &call, request_timeout).await?;
+            Ok(response
+                .processes
+                .into_iter()
+                .map(|process| {
+                    let config = process.config.unwrap_or_default();
+                    ProcessInfo {
+                        pid: process.pid,
+                        tag: process.tag,
+                        cmd: config.cmd,
+                        args: config.args,
+                        envs: config.envs,
+                        cwd: config.cwd,
+                    }
+                })
+                .collect())
         })
     }
 
@@ -352,10 +350,7 @@ impl Commands {
     /// # Ok(()) }
     /// ```
     pub fn kill(&self, pid: u32) -> EnvdRequest<bool> {
-        let envd = self.sandbox.envd.clone();
-        EnvdRequest::new("kill process", move |request_timeout| {
-            Box::pin(async move { kill(&envd, pid, request_timeout).await })
-        })
+        kill_request(&self.sandbox, pid, "kill process")
     }
 
     /// Writes to a process's stdin (it must have been started with
@@ -372,10 +367,7 @@ impl Commands {
     /// # Ok(()) }
     /// ```
     pub fn send_stdin(&self, pid: u32, data: impl Into<Bytes>) -> EnvdRequest<()> {
-        let (sandbox, input) = (self.sandbox.clone(), Input::Stdin(data.into()));
-        EnvdRequest::new("send stdin", move |request_timeout| {
-            Box::pin(async move { send_input(&sandbox, pid, input, "send stdin", request_timeout).await })
-        })
+        send_input_request(&self.sandbox, pid, Input::Stdin(data.into()), "send stdin")
     }
 
     /// Closes a process's stdin (EOF). Needs envd 0.5.2.
@@ -390,30 +382,51 @@ impl Commands {
     pub fn close_stdin(&self, pid: u32) -> EnvdRequest<()> {
         const OP: &str = "close stdin";
         let sandbox = self.sandbox.clone();
-        EnvdRequest::new(OP, move |request_timeout| {
-            Box::pin(async move {
-                let version = sandbox.envd.version();
-                if !version.supports(EnvdFeature::CloseStdin) {
-                    return Err(Error::sandbox(
-                        Stage::new(OP, Phase::Validate),
-                        format!(
-                            "closing stdin needs envd {} or later, but this sandbox runs envd {version}; rebuild \
-                             the template to update it",
-                            EnvdFeature::CloseStdin.min_version()
-                        ),
-                    ));
-                }
-                let call = RpcCall::new(OP, None, NotFoundMeans::Other);
-                let request = pb::CloseStdinRequest { process: selector(pid) };
-                let _: pb::CloseStdinResponse =
-                    sandbox.envd.unary(methods::CLOSE_STDIN, request, &call, request_timeout).await?;
-                Ok(())
-            })
+        EnvdRequest::new(OP, move |request_timeout| async move {
+            let version = sandbox.envd.version();
+            if !version.supports(EnvdFeature::CloseStdin) {
+                return Err(Error::sandbox(
+                    Stage::new(OP, Phase::Validate),
+                    format!(
+                        "closing stdin needs envd {} or later, but this sandbox runs envd {version}; rebuild \
+                         the template to update it",
+                        EnvdFeature::CloseStdin.min_version()
+                    ),
+                ));
+            }
+            let call = RpcCall::new(OP, None, NotFoundMeans::Other);
+            let request = pb::CloseStdinRequest { process: selector(pid) };
+            let _: pb::CloseStdinResponse =
+                sandbox.envd.unary(methods::CLOSE_STDIN, request, &call, request_timeout).await?;
+            Ok(())
         })
     }
 }
 
-pub(crate) async fn send_input(
+/// SIGKILL to `pid` as a request taking a request timeout (commands and terminals).
+pub(crate) fn kill_request(
+    sandbox: &Arc<SandboxInner>,
+    pid: u32,
+    operation: &'static str,
+) -> EnvdRequest<bool> {
+    let envd = sandbox.envd.clone();
+    EnvdRequest::new(operation, move |request_timeout| async move { kill(&envd, pid, request_timeout).await })
+}
+
+/// `input` to `pid` as a request taking a request timeout (stdin, terminal keys).
+pub(crate) fn send_input_request(
+    sandbox: &Arc<SandboxInner>,
+    pid: u32,
+    input: Input,
+    operation: &'static str,
+) -> EnvdRequest<()> {
+    let sandbox = sandbox.clone();
+    EnvdRequest::new(operation, move |request_timeout| async move {
+        send_input(&sandbox, pid, input, operation, request_timeout).await
+    })
+}
+
+async fn send_input(
     sandbox: &SandboxInner,
     pid: u32,
     input: Input,

@@ -15,7 +15,7 @@ use super::Filesystem;
 use super::gzip::Gunzip;
 use crate::envd::{Envd, NotFoundMeans};
 use crate::error::{Error, Phase, Result, Stage};
-use crate::retry::{self, Failure, Idempotency};
+use crate::retry::{self, Idempotency};
 
 const OPERATION: &str = "read file";
 
@@ -202,22 +202,18 @@ impl ReadRequest {
                 query.push(("username", user));
             }
             // A download is a read: a connection that drops before the answer is repeated
-            // (with backoff), as the control plane's reads are.
-            let mut attempt = 0;
-            let response = loop {
-                let request = envd
-                    .request(Method::GET, "/files")
+            // (the caller's deadline bounds the whole).
+            let send = || {
+                envd.request(Method::GET, "/files")
                     .query(&query)
-                    .header(ACCEPT_ENCODING, if self.gzip { "gzip" } else { "identity" });
-                match request.send().await {
-                    Ok(response) => break response,
-                    Err(err) if retry::should_retry(Idempotency::Idempotent, Failure::Dropped, attempt, envd.retries) => {
-                        tracing::debug!(attempt, error = %err, "retrying the download after a dropped connection");
-                        tokio::time::sleep(retry::backoff(attempt)).await;
-                        attempt += 1;
-                    }
-                    Err(err) => return Err(envd.transport_error(Stage::new(OPERATION, Phase::Send), err).await),
-                }
+                    .header(ACCEPT_ENCODING, if self.gzip { "gzip" } else { "identity" })
+                    .send()
+            };
+            let sent =
+                retry::after_dropped_connections(Idempotency::Idempotent, envd.retries, None, send, |_| true);
+            let response = match sent.await {
+                Ok(response) => response,
+                Err(err) => return Err(envd.transport_error(Stage::new(OPERATION, Phase::Send), err).await),
             };
             tracing::debug!(status = response.status().as_u16(), "envd answered");
             if !response.status().is_success() {
