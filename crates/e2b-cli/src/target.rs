@@ -30,10 +30,7 @@ pub(crate) struct Target {
 impl Target {
     /// The server for a command that needs sandboxes to outlive it.
     pub(crate) async fn persistent(global: &Global) -> Result<Self> {
-        if let Some(client) = configured_client()? {
-            return Ok(Self { client, embedded: None });
-        }
-        match announced_client(&global.state_dir).await {
+        match existing_server(global).await? {
             Some(client) => Ok(Self { client, embedded: None }),
             None => Err(CliError::NoServer { state_dir: global.state_dir.clone() }),
         }
@@ -41,10 +38,7 @@ impl Target {
 
     /// The server for a command whose sandboxes end with it: an in-process one if no other.
     pub(crate) async fn ephemeral(global: &Global) -> Result<Self> {
-        if let Some(client) = configured_client()? {
-            return Ok(Self { client, embedded: None });
-        }
-        if let Some(client) = announced_client(&global.state_dir).await {
+        if let Some(client) = existing_server(global).await? {
             return Ok(Self { client, embedded: None });
         }
         let embedded = Embedded::start(&global.state_dir).await?;
@@ -74,6 +68,15 @@ impl Target {
             None => Ok(()),
         }
     }
+}
+
+/// A client of a server that runs without this process: the one the environment names,
+/// else the one `e2b local serve` announced.
+async fn existing_server(global: &Global) -> Result<Option<Client>> {
+    if let Some(client) = configured_client()? {
+        return Ok(Some(client));
+    }
+    Ok(announced_client(&global.state_dir).await)
 }
 
 /// The client the environment configures, if it names a server.
